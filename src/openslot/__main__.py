@@ -1,0 +1,3 @@
+from openslot.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The JSON API: parse, authorize, call a use case, format."""

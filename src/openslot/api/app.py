@@ -1,0 +1,70 @@
+"""The ASGI application, built from settings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from openslot import __version__
+from openslot.api import errors
+from openslot.api.middleware import LimitBody, StripTrailingSlash
+from openslot.api.ratelimit import RateLimiter
+from openslot.api.responses import JSONResponse
+from openslot.api.routes import application_calendars, calendars, identity, oauth
+from openslot.integrations.clock import Clock, SystemClock
+from openslot.services.context import ServiceContext
+from openslot.services.credentials import SecretBox
+from openslot.settings import Settings
+from openslot.store.db import create_db_engine
+from openslot.store.uow import Database
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> ServiceContext:
+    settings = settings.with_secret_key()
+    engine = create_db_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+    return ServiceContext(
+        db=Database(engine),
+        secrets=SecretBox(settings.secret_key.get_secret_value()),
+        clock=clock or SystemClock(),
+        access_token_ttl=settings.access_token_ttl,
+    )
+
+
+def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI:
+    """The app; ``ctx`` lets tests share a context (and its clock) with the app they drive."""
+    ctx = ctx or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.db.dispose()
+
+    app = FastAPI(
+        title="Openslot",
+        version=__version__,
+        description="A self-hostable calendar and scheduling API server that speaks the Cronofy API.",
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.base_url = settings.effective_base_url
+    limited = settings.rate_limit_per_second or settings.rate_limit_per_minute
+    app.state.rate_limiter = (
+        RateLimiter(settings.rate_limit_per_second, settings.rate_limit_per_minute, time.monotonic)
+        if limited
+        else None
+    )
+    errors.install(app)
+    for module in (oauth, application_calendars, identity, calendars):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    app.add_middleware(LimitBody, max_bytes=settings.max_body_bytes)
+    app.add_middleware(StripTrailingSlash)
+    return app

@@ -1,0 +1,92 @@
+"""Dependencies: the service context, credential resolution (reference §1.2) and scopes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import Depends, Request
+
+from openslot.api.params import request_params
+from openslot.api.ratelimit import RateLimiter
+from openslot.services import applications, authorization
+from openslot.services.context import Caller, Client, ServiceContext
+from openslot.services.errors import Forbidden, Unauthorized
+
+
+def service_context(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+Ctx = Annotated[ServiceContext, Depends(service_context)]
+Params = Annotated[dict[str, Any], Depends(request_params)]
+
+
+def bearer_value(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    value = value.strip()
+    return value or None
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """RFC 6749 §2.3.1 HTTP Basic client authentication, used when the body carries none."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (unquote(client_id), unquote(secret)) if sep else None
+
+
+def _limit(request: Request, application_id: str) -> None:
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is not None:
+        limiter.hit(application_id)
+
+
+def body_client(request: Request, ctx: Ctx, params: Params) -> Client:
+    """Client credentials from the body; the Authorization header is ignored when they are present."""
+    client_id, secret = params.get("client_id"), params.get("client_secret")
+    if not (client_id and secret):
+        basic = basic_credentials(request)
+        if basic:
+            client_id, secret = basic
+    client = applications.authenticate_client(
+        ctx, str(client_id) if client_id else None, str(secret) if secret else None
+    )
+    _limit(request, client.application_id)
+    return client
+
+
+def caller(request: Request, ctx: Ctx) -> Caller:
+    """A user access token as the bearer value."""
+    token = bearer_value(request)
+    if token is None:
+        raise Unauthorized("an access token is required")
+    found = authorization.authenticate_access_token(ctx, token)
+    _limit(request, found.application_id)
+    return found
+
+
+BodyClient = Annotated[Client, Depends(body_client)]
+UserCaller = Annotated[Caller, Depends(caller)]
+
+
+def require_scope(*needed: str) -> Callable[[Caller], Caller]:
+    """A caller holding at least one of the named scopes."""
+
+    def check(found: UserCaller) -> Caller:
+        if not found.scopes.intersection(needed):
+            raise Forbidden(f"this request needs the {' or '.join(needed)} scope")
+        return found
+
+    return check

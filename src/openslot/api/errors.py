@@ -1,0 +1,130 @@
+"""The one place where errors become Cronofy response bodies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openslot.api.responses import JSONResponse
+from openslot.services.errors import (
+    Forbidden,
+    Locked,
+    NotFound,
+    OAuthError,
+    RateLimited,
+    ServiceError,
+    Unauthorized,
+    ValidationFailed,
+)
+
+log = logging.getLogger("openslot.api")
+
+STATUS_BY_ERROR: list[tuple[type[ServiceError], int]] = [
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Locked, 423),
+    (RateLimited, 429),
+    (ValidationFailed, 422),
+]
+
+# Pydantic error types → Cronofy error keys.
+PYDANTIC_KEYS = {
+    "missing": "errors.required",
+    "string_too_long": "errors.too_long",
+    "too_long": "errors.too_many",
+    "string_too_short": "errors.required",
+    "greater_than": "errors.out_of_range",
+    "greater_than_equal": "errors.out_of_range",
+    "less_than": "errors.out_of_range",
+    "less_than_equal": "errors.out_of_range",
+}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def errors_body(field: str, key: str, description: str) -> dict[str, Any]:
+    return {"errors": {field: [{"key": key, "description": description}]}}
+
+
+def validation_failed_from_pydantic(errors: list[Any]) -> ValidationFailed:
+    fields: dict[str, list[tuple[str, str]]] = {}
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        field = loc[0] if loc else "base"
+        key = PYDANTIC_KEYS.get(error["type"], "errors.invalid")
+        where = ".".join(loc) or "request"
+        message = "must be specified" if key == "errors.required" else error.get("msg", "is invalid")
+        fields.setdefault(field, []).append((key, f"{where} {message[0].lower()}{message[1:]}"))
+    return ValidationFailed(fields)
+
+
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    if isinstance(exc, OAuthError):
+        return JSONResponse(
+            {"error": exc.error, "error_description": exc.description},
+            status_code=exc.status,
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+    if isinstance(exc, ValidationFailed):
+        body = {
+            "errors": {
+                field: [{"key": key, "description": description} for key, description in items]
+                for field, items in exc.errors.items()
+            }
+        }
+        return JSONResponse(body, status_code=422)
+    status = next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="openslot", error="invalid_token"'
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(errors_body("base", exc.key, exc.description), status_code=status, headers=headers)
+
+
+HTTP_KEYS = {404: "errors.not_found", 405: "errors.method_not_allowed", 413: "errors.too_large"}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return service_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return service_error_response(validation_failed_from_pydantic(list(exc.errors())))
+
+    @app.exception_handler(ValidationError)
+    async def _validation(_request: Request, exc: ValidationError) -> JSONResponse:
+        return service_error_response(validation_failed_from_pydantic(list(exc.errors())))
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(
+            errors_body("base", "errors.too_large", "the request body is too large"), status_code=413
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        key = HTTP_KEYS.get(exc.status_code, "errors.invalid")
+        description = {404: "no such resource", 405: "method not allowed"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return JSONResponse(
+            errors_body("base", key, description), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            errors_body("base", "errors.internal", "an internal error occurred"), status_code=500
+        )

@@ -1,0 +1,79 @@
+"""Request parameters as the SDKs really send them: JSON or form bodies, bracketed arrays, nulls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from openslot.api.errors import validation_failed_from_pydantic
+from openslot.services.errors import ValidationFailed
+
+Model = TypeVar("Model", bound=BaseModel)
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def normalise_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """``a[]=1&a[]=2`` → ``{"a": ["1", "2"]}``; other repeated keys keep their last value."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key.endswith("[]"):
+            result.setdefault(key[:-2], []).append(value)
+        else:
+            result[key] = value
+    return result
+
+
+def drop_nulls(value: Any) -> Any:
+    """A JSON ``null`` means the field was not given."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed.single("body", "invalid", "the form body is not UTF-8") from exc
+        return normalise_pairs(parse_qsl(text, keep_blank_values=True))
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed.single("body", "invalid", "the body is not valid JSON") from exc
+    if data == []:  # PHP sends `[]` for an empty body
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationFailed.single("body", "invalid", "the body must be a JSON object")
+    return drop_nulls(data)
+
+
+async def request_params(request: Request) -> dict[str, Any]:
+    """Query parameters overlaid by body parameters; cached so credentials and handlers share them."""
+    cached = getattr(request.state, "params", None)
+    if cached is not None:
+        return cached
+    params = normalise_pairs(request.query_params.multi_items())
+    if request.method in BODY_METHODS:
+        params.update(await read_body(request))
+    request.state.params = params
+    return params
+
+
+def parse(model: type[Model], params: dict[str, Any]) -> Model:
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise validation_failed_from_pydantic(list(exc.errors())) from exc

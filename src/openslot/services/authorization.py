@@ -1,0 +1,205 @@
+"""Grants and tokens: application calendars, refresh, revocation and access-token checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from openslot.services import scopes
+from openslot.services.accounts import LinkingProfile, linking_profile, provision_account
+from openslot.services.context import Caller, Client, ServiceContext
+from openslot.services.credentials import new_token, same_digest, token_hash
+from openslot.services.errors import OAuthError, Unauthorized, ValidationFailed
+from openslot.store import repos
+from openslot.store.models import Account, Grant, Token
+from openslot.store.types import hex_id
+
+APPLICATION_CALENDAR_SCOPE = "read_write"
+MAX_APPLICATION_CALENDAR_ID = 255
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    scope: str
+    sub: str
+    account_kind: str
+    application_calendar_id: str | None
+    linking_profile: LinkingProfile | None
+
+
+def _issue_access_token(ctx: ServiceContext, session: Session, grant_id: str, now: datetime) -> str:
+    token = new_token()
+    session.add(
+        Token(
+            token_hash=token_hash(token),
+            grant_id=grant_id,
+            kind="access",
+            created_at=now,
+            expires_at=now + timedelta(seconds=ctx.access_token_ttl),
+        )
+    )
+    return token
+
+
+def _issue_refresh_token(session: Session, grant_id: str, now: datetime) -> str:
+    token = new_token()
+    session.add(Token(token_hash=token_hash(token), grant_id=grant_id, kind="refresh", created_at=now))
+    return token
+
+
+def application_calendar(ctx: ServiceContext, client: Client, application_calendar_id: str) -> IssuedTokens:
+    """Create (first call) or find the application calendar, and issue it a fresh pair of tokens."""
+    if len(application_calendar_id) > MAX_APPLICATION_CALENDAR_ID:
+        raise ValidationFailed.single(
+            "application_calendar_id",
+            "too_long",
+            f"application_calendar_id must be at most {MAX_APPLICATION_CALENDAR_ID} characters",
+        )
+    try:
+        return _application_calendar(ctx, client, application_calendar_id)
+    except IntegrityError:
+        # A concurrent first call created the same application calendar; it exists now.
+        return _application_calendar(ctx, client, application_calendar_id)
+
+
+def _application_calendar(ctx: ServiceContext, client: Client, apc_id: str) -> IssuedTokens:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        account = repos.application_calendar_account(session, client.application_id, apc_id)
+        if account is None:
+            account = provision_account(
+                session,
+                now,
+                kind="application_calendar",
+                prefix="apc",
+                application_id=client.application_id,
+                application_calendar_id=apc_id,
+                calendar_name=apc_id,
+            )
+            session.flush()
+        grants = repos.active_grants(session, client.application_id, account.id)
+        if grants:
+            grant = grants[0]
+        else:
+            grant = Grant(
+                id=hex_id("gra"),
+                application_id=client.application_id,
+                account_id=account.id,
+                scope=APPLICATION_CALENDAR_SCOPE,
+                created_at=now,
+            )
+            session.add(grant)
+            session.flush()
+        access = _issue_access_token(ctx, session, grant.id, now)
+        refresh = _issue_refresh_token(session, grant.id, now)
+        return IssuedTokens(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=ctx.access_token_ttl,
+            scope=grant.scope,
+            sub=account.id,
+            account_kind=account.kind,
+            application_calendar_id=apc_id,
+            linking_profile=linking_profile(session, account.id),
+        )
+
+
+def refresh(ctx: ServiceContext, client: Client, refresh_token: str | None) -> IssuedTokens:
+    """A new access token; the refresh token stays valid (clients may keep the one they have)."""
+    if not refresh_token:
+        raise OAuthError("invalid_request", "refresh_token must be specified")
+    digest = token_hash(refresh_token)
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        found = repos.token_with_grant(session, digest)
+        if found is None:
+            raise OAuthError("invalid_grant", "the refresh token is not valid")
+        token, grant = found
+        if (
+            token.kind != "refresh"
+            or not same_digest(token.token_hash, digest)
+            or grant.application_id != client.application_id
+            or grant.revoked_at is not None
+        ):
+            raise OAuthError("invalid_grant", "the refresh token is not valid")
+        account = session.get(Account, grant.account_id)
+        assert account is not None
+        access = _issue_access_token(ctx, session, grant.id, now)
+        return IssuedTokens(
+            access_token=access,
+            refresh_token=refresh_token,
+            expires_in=ctx.access_token_ttl,
+            scope=grant.scope,
+            sub=account.id,
+            account_kind=account.kind,
+            application_calendar_id=account.application_calendar_id,
+            linking_profile=linking_profile(session, account.id),
+        )
+
+
+def revoke(ctx: ServiceContext, client: Client, token: str | None, sub: str | None) -> None:
+    """End a grant, by any of its tokens or by the account's ``sub``; unknown values change nothing."""
+    if not token and not sub:
+        raise OAuthError("invalid_request", "token or sub must be specified")
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        if token:
+            found = repos.token_with_grant(session, token_hash(token))
+            grant_ids = (
+                [found[1].id]
+                if found is not None and found[1].application_id == client.application_id
+                else []
+            )
+        else:
+            assert sub is not None
+            grant_ids = [g.id for g in repos.active_grants(session, client.application_id, sub)]
+        _end_grants(session, grant_ids, now)
+
+
+def _end_grants(session: Session, grant_ids: list[str], now: datetime) -> None:
+    if not grant_ids:
+        return
+    session.execute(
+        update(Grant).where(Grant.id.in_(grant_ids), Grant.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    session.execute(delete(Token).where(Token.grant_id.in_(grant_ids)))
+
+
+def authenticate_access_token(ctx: ServiceContext, access_token: str) -> Caller:
+    digest = token_hash(access_token)
+    with ctx.db.read() as session:
+        found = repos.token_with_grant(session, digest)
+        if found is None:
+            raise Unauthorized()
+        token, grant = found
+        if (
+            token.kind != "access"
+            or not same_digest(token.token_hash, digest)
+            or grant.revoked_at is not None
+            or token.expires_at is None
+            or token.expires_at <= ctx.clock.now()
+        ):
+            raise Unauthorized()
+        return Caller(
+            account_id=grant.account_id,
+            application_id=grant.application_id,
+            grant_id=grant.id,
+            scope=grant.scope,
+            scopes=scopes.expand(grant.scope),
+        )
+
+
+def purge_expired_access_tokens(ctx: ServiceContext) -> int:
+    """Delete access tokens past their expiry; returns how many."""
+    with ctx.db.transaction() as session:
+        result = session.execute(
+            delete(Token).where(Token.kind == "access", Token.expires_at <= ctx.clock.now())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,37 @@
+"""What every use case is given: the database, the secret box, the clock and a few limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openslot.integrations.clock import Clock
+from openslot.services.credentials import SecretBox
+from openslot.store.uow import Database
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    db: Database
+    secrets: SecretBox
+    clock: Clock
+    access_token_ttl: int = 3600
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated user access token: whose account, through which application, with what scope."""
+
+    account_id: str
+    application_id: str
+    grant_id: str
+    scope: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Client:
+    """An authenticated application."""
+
+    application_id: str
+    client_id: str
+    name: str

@@ -1,0 +1,70 @@
+"""The service error hierarchy. The API maps each class to a status code in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class ServiceError(Exception):
+    key = "errors.unknown"
+    description = "the request could not be completed"
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description or self.description)
+        self.description = description or self.description
+
+
+class Unauthorized(ServiceError):
+    key = "errors.unauthorized"
+    description = "the credentials were not recognised"
+
+
+class Forbidden(ServiceError):
+    key = "errors.forbidden"
+    description = "the authorization does not permit this request"
+
+
+class NotFound(ServiceError):
+    key = "errors.not_found"
+    description = "the resource was not found"
+
+
+class Locked(ServiceError):
+    key = "errors.locked"
+    description = "the profile is not in a writable state"
+
+
+class RateLimited(ServiceError):
+    key = "errors.rate_limited"
+    description = "too many requests"
+
+    def __init__(self, retry_after: int, description: str | None = None) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+
+FieldErrors = Mapping[str, Sequence[tuple[str, str]]]
+
+
+class ValidationFailed(ServiceError):
+    """Invalid parameters: field name to ``(key, description)`` pairs, the Cronofy 422 body."""
+
+    key = "errors.invalid"
+    description = "the parameters were not valid"
+
+    def __init__(self, errors: FieldErrors) -> None:
+        super().__init__("; ".join(f"{field}: {d}" for field, items in errors.items() for _, d in items))
+        self.errors = {field: list(items) for field, items in errors.items()}
+
+    @classmethod
+    def single(cls, field: str, key: str, description: str) -> ValidationFailed:
+        return cls({field: [(f"errors.{key}", description)]})
+
+
+class OAuthError(ServiceError):
+    """An RFC 6749 §5.2 error of the token endpoint: ``{"error": code}`` with 400 or 401."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.status = status

@@ -1,0 +1,53 @@
+"""OAuth scopes, the aggregate shorthands and what each endpoint needs."""
+
+from __future__ import annotations
+
+READ_ACCOUNT = "read_account"
+LIST_CALENDARS = "list_calendars"
+READ_EVENTS = "read_events"
+CREATE_EVENT = "create_event"
+DELETE_EVENT = "delete_event"
+READ_FREE_BUSY = "read_free_busy"
+CREATE_CALENDAR = "create_calendar"
+CHANGE_PARTICIPATION_STATUS = "change_participation_status"
+
+ALL_SCOPES = frozenset(
+    {
+        READ_ACCOUNT,
+        LIST_CALENDARS,
+        READ_EVENTS,
+        CREATE_EVENT,
+        DELETE_EVENT,
+        READ_FREE_BUSY,
+        CREATE_CALENDAR,
+        CHANGE_PARTICIPATION_STATUS,
+    }
+)
+
+# Aggregate scopes name sets of the scopes above.
+SHORTHANDS: dict[str, frozenset[str]] = {
+    "read_write": ALL_SCOPES,
+    "read_only": frozenset({READ_ACCOUNT, LIST_CALENDARS, READ_EVENTS, READ_FREE_BUSY}),
+    "write_only": frozenset({READ_ACCOUNT, LIST_CALENDARS, CREATE_EVENT, DELETE_EVENT}),
+    "free_busy": frozenset({READ_ACCOUNT, LIST_CALENDARS, READ_FREE_BUSY}),
+    "free_busy_write": frozenset({READ_ACCOUNT, LIST_CALENDARS, READ_FREE_BUSY, CREATE_EVENT, DELETE_EVENT}),
+}
+
+# Having the key implies having each scope of the value.
+IMPLIED: dict[str, frozenset[str]] = {READ_EVENTS: frozenset({READ_FREE_BUSY})}
+
+KNOWN_SCOPE_NAMES = ALL_SCOPES | SHORTHANDS.keys()
+
+
+def expand(scope: str) -> frozenset[str]:
+    """The individual scopes that a space-separated scope string grants."""
+    granted: set[str] = set()
+    for name in scope.split():
+        granted |= SHORTHANDS.get(name, {name} if name in ALL_SCOPES else set())
+    for name in list(granted):
+        granted |= IMPLIED.get(name, frozenset())
+    return frozenset(granted)
+
+
+def unknown(scope: str) -> list[str]:
+    return [name for name in scope.split() if name not in KNOWN_SCOPE_NAMES]

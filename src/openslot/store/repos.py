@@ -1,0 +1,71 @@
+"""Queries shared by the use cases. Each takes the session of the caller's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openslot.store.models import Account, Application, Calendar, Grant, Profile, Token
+
+
+def application_by_client_id(session: Session, client_id: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.client_id == client_id))
+
+
+def application_by_secret_lookup(session: Session, lookup: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.secret_lookup == lookup))
+
+
+def applications(session: Session) -> list[Application]:
+    return list(session.scalars(select(Application).order_by(Application.created_at, Application.id)))
+
+
+def demo_application(session: Session) -> Application | None:
+    return session.scalar(select(Application).where(Application.is_demo.is_(True)))
+
+
+def application_calendar_account(session: Session, application_id: str, apc_id: str) -> Account | None:
+    return session.scalar(
+        select(Account).where(
+            Account.application_id == application_id, Account.application_calendar_id == apc_id
+        )
+    )
+
+
+def token_with_grant(session: Session, digest: str) -> tuple[Token, Grant] | None:
+    row = session.execute(
+        select(Token, Grant).join(Grant, Grant.id == Token.grant_id).where(Token.token_hash == digest)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def active_grants(session: Session, application_id: str, account_id: str) -> list[Grant]:
+    return list(
+        session.scalars(
+            select(Grant)
+            .where(
+                Grant.application_id == application_id,
+                Grant.account_id == account_id,
+                Grant.revoked_at.is_(None),
+            )
+            .order_by(Grant.created_at)
+        )
+    )
+
+
+def profiles_of(session: Session, account_id: str) -> list[Profile]:
+    return list(
+        session.scalars(
+            select(Profile).where(Profile.account_id == account_id).order_by(Profile.created_at, Profile.id)
+        )
+    )
+
+
+def calendars_of(session: Session, account_id: str) -> list[Calendar]:
+    return list(
+        session.scalars(
+            select(Calendar)
+            .where(Calendar.account_id == account_id)
+            .order_by(Calendar.created_at, Calendar.id)
+        )
+    )
