@@ -100,7 +100,8 @@ class Settings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr):
-                value = "********" if value.get_secret_value() else "(not set)"
+                generated = name == "secret_key" and (self.data_dir / SECRET_KEY_FILE).exists()
+                value = "********" if value.get_secret_value() or generated else "(not set)"
             elif name == "database_url":
                 value = mask_url_password(value) if value else f"(embedded) {self.effective_database_url}"
             values[name] = value

@@ -66,6 +66,6 @@ def calendars_of(session: Session, account_id: str) -> list[Calendar]:
         session.scalars(
             select(Calendar)
             .where(Calendar.account_id == account_id)
-            .order_by(Calendar.created_at, Calendar.id)
+            .order_by(Calendar.primary.desc(), Calendar.created_at, Calendar.name, Calendar.id)
         )
     )

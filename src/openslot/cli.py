@@ -1,0 +1,198 @@
+"""The ``openslot`` command: the composition root that builds settings and hands them down."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from openslot.settings import Settings
+
+DEMO_REDIRECT_URI = "http://localhost/callback"
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values).with_secret_key()
+
+
+def _context(settings: Settings) -> Any:
+    from openslot.api.app import build_context
+
+    return build_context(settings)
+
+
+@click.group()
+@click.version_option(package_name="openslot")
+def main() -> None:
+    """Openslot: a self-hostable calendar and scheduling API server that speaks the Cronofy API."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    from openslot.store.migrate import upgrade
+
+    settings = _settings()
+    ctx = _context(settings)
+    upgrade(ctx.db.engine)
+    ctx.db.dispose()
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to bind (default 8080).")
+@click.option("--workers", default=None, type=int, help="API processes (use PostgreSQL for more than one).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Apply migrations and serve the API."""
+    import uvicorn
+
+    from openslot.api.app import create_app
+    from openslot.services.applications import ensure_demo_application
+    from openslot.store.migrate import upgrade
+
+    settings = _settings(host=host, port=port, workers=workers)
+    ctx = _context(settings)
+    upgrade(ctx.db.engine)
+    demo = ensure_demo_application(ctx, DEMO_REDIRECT_URI)
+    url = settings.effective_base_url
+    click.echo(f"Openslot {_version()} serving on http://{settings.host}:{settings.port} (public URL {url})")
+    click.echo(f"Database: {_masked_db(settings)}")
+    click.echo("Demo application:")
+    click.echo(f"  client_id     {demo.info.client_id}")
+    click.echo(f"  client_secret {demo.client_secret}")
+    sys.stdout.flush()
+    if settings.workers > 1:
+        ctx.db.dispose()
+        # Worker processes build their own settings from the environment: hand them ours.
+        os.environ.update(
+            {
+                "OPENSLOT_HOST": settings.host,
+                "OPENSLOT_PORT": str(settings.port),
+                "OPENSLOT_DATA_DIR": str(settings.data_dir),
+            }
+        )
+        uvicorn.run(
+            "openslot.asgi:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+        )
+    else:
+        uvicorn.run(
+            create_app(settings, ctx),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+
+
+@main.group()
+def apps() -> None:
+    """Register and list applications (OAuth clients)."""
+
+
+@apps.command("create")
+@click.argument("name")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True, help="Repeat for several.")
+@click.option("--scope", default=None, help="Scopes the application may request (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as a JSON object.")
+def apps_create(name: str, redirect_uris: tuple[str, ...], scope: str | None, as_json: bool) -> None:
+    """Register an application and print its credentials (shown only this once)."""
+    from openslot.services.applications import create_application
+    from openslot.services.errors import ValidationFailed
+    from openslot.store.migrate import upgrade
+
+    settings = _settings()
+    ctx = _context(settings)
+    upgrade(ctx.db.engine)
+    try:
+        created = create_application(ctx, name, list(redirect_uris), scope)
+    except ValidationFailed as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        ctx.db.dispose()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "name": created.info.name,
+                    "client_id": created.info.client_id,
+                    "client_secret": created.client_secret,
+                    "redirect_uris": created.info.redirect_uris,
+                    "scope": created.info.allowed_scopes,
+                }
+            )
+        )
+        return
+    click.echo(f"Application {created.info.name!r} registered.")
+    click.echo(f"  client_id     {created.info.client_id}")
+    click.echo(f"  client_secret {created.client_secret}")
+    click.echo("The client secret is not shown again.")
+
+
+@apps.command("list")
+def apps_list() -> None:
+    """List registered applications."""
+    from openslot.services.applications import list_applications
+    from openslot.store.migrate import upgrade
+
+    settings = _settings()
+    ctx = _context(settings)
+    upgrade(ctx.db.engine)
+    found = list_applications(ctx)
+    ctx.db.dispose()
+    table = Table(title="Applications")
+    table.add_column("client_id", no_wrap=True, min_width=32)
+    for column in ("name", "redirect URIs", "scopes", "created"):
+        table.add_column(column, overflow="fold")
+    for app in found:
+        name = f"{app.name} (demo)" if app.is_demo else app.name
+        table.add_row(
+            app.client_id,
+            name,
+            "\n".join(app.redirect_uris),
+            app.allowed_scopes,
+            app.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+        )
+    Console().print(table)
+
+
+@main.group()
+def config() -> None:
+    """Inspect settings."""
+
+
+@config.command("show")
+def config_show() -> None:
+    """Every setting, its value (secrets masked) and where it came from."""
+    settings = Settings()
+    sources = settings.sources()
+    table = Table(title="Openslot settings")
+    table.add_column("setting")
+    table.add_column("environment variable")
+    table.add_column("value")
+    table.add_column("source")
+    for name, value in settings.display_values().items():
+        table.add_row(name, f"OPENSLOT_{name.upper()}", str(value), sources[name])
+    Console().print(table)
+
+
+def _masked_db(settings: Settings) -> str:
+    from openslot.settings import mask_url_password
+
+    return mask_url_password(settings.effective_database_url)
+
+
+def _version() -> str:
+    from openslot import __version__
+
+    return __version__

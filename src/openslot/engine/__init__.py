@@ -1,0 +1,1 @@
+"""The pure scheduling core: time, intervals, rules, availability. No I/O, no framework."""

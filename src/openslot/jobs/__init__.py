@@ -1,0 +1,1 @@
+"""Background work: claiming due jobs, delivering webhooks, retrying with backoff."""

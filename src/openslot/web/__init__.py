@@ -1,0 +1,1 @@
+"""Server-rendered pages: the OAuth consent page and the booking page."""

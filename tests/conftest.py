@@ -1,0 +1,153 @@
+"""Shared fixtures: the API tests run once on SQLite and once on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
+
+from openslot.api.app import create_app
+from openslot.integrations.clock import ManualClock
+from openslot.services import applications
+from openslot.services.context import ServiceContext
+from openslot.services.credentials import SecretBox
+from openslot.settings import Settings
+from openslot.store.db import create_db_engine
+from openslot.store.migrate import upgrade
+from openslot.store.models import Base
+from openslot.store.uow import Database
+
+PG_ADMIN_URL = os.environ.get("OPENSLOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+if os.environ.get("OPENSLOT_TEST_SKIP_POSTGRES") == "1":
+    BACKENDS = ["sqlite"]
+
+
+def _postgres_database(tmp_name: str) -> Iterator[str]:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{tmp_name}"'))
+    except Exception as exc:  # pragma: no cover - environment problem
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}). Start it, or set "
+            "OPENSLOT_TEST_SKIP_POSTGRES=1 to run only the SQLite half deliberately.",
+            pytrace=False,
+        )
+    url = admin.url.set(database=tmp_name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{tmp_name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "openslot.db"
+        yield f"sqlite:///{path}"
+    else:
+        yield from _postgres_database(f"openslot_test_{os.getpid()}_{secrets.token_hex(4)}")
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url: str) -> Iterator[Database]:
+    engine = create_db_engine(database_url)
+    upgrade(engine)
+    db = Database(engine)
+    yield db
+    db.dispose()
+
+
+def _empty_tables(db: Database) -> None:
+    with db.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+
+
+@dataclass
+class Api:
+    """The real app in-process, with its context and a clock the test can move."""
+
+    client: TestClient
+    ctx: ServiceContext
+    clock: ManualClock
+    settings: Settings
+
+    def new_application(self, name: str = "Test app", **kwargs: Any) -> applications.NewApplication:
+        return applications.create_application(
+            self.ctx, name, kwargs.pop("redirect_uris", ["https://app.example.com/callback"]), **kwargs
+        )
+
+    def application_calendar(
+        self, app: applications.NewApplication, apc_id: str = "apc-1", **kwargs: Any
+    ) -> dict[str, Any]:
+        response = self.client.post(
+            "/v1/application_calendars",
+            json={
+                "client_id": app.info.client_id,
+                "client_secret": app.client_secret,
+                "application_calendar_id": apc_id,
+                **kwargs,
+            },
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def user(self, app: applications.NewApplication | None = None, apc_id: str = "apc-1") -> User:
+        app = app or self.new_application()
+        tokens = self.application_calendar(app, apc_id)
+        return User(self.client, app, tokens)
+
+
+@dataclass
+class User:
+    client: TestClient
+    app: applications.NewApplication
+    tokens: dict[str, Any]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+    def get(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.get(path, headers=self.headers | (headers or {}), **kwargs)
+
+    def post(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.post(path, headers=self.headers | (headers or {}), **kwargs)
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        base_url="https://openslot.test",
+        secret_key=secrets.token_urlsafe(32),
+        **overrides,
+    )
+
+
+@pytest.fixture
+def api(migrated_database: Database, database_url: str, tmp_path: Path) -> Iterator[Api]:
+    _empty_tables(migrated_database)
+    settings = make_settings(tmp_path, database_url)
+    clock = ManualClock()
+    ctx = ServiceContext(
+        db=migrated_database,
+        secrets=SecretBox(settings.secret_key.get_secret_value()),
+        clock=clock,
+        access_token_ttl=settings.access_token_ttl,
+    )
+    app = create_app(settings, ctx)
+    # The app's lifespan would dispose of the shared engine; drive it without the lifespan.
+    client = TestClient(app, raise_server_exceptions=False)
+    yield Api(client=client, ctx=ctx, clock=clock, settings=settings)
