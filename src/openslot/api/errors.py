@@ -20,6 +20,7 @@ from openslot.services.errors import (
     ServiceError,
     Unauthorized,
     ValidationFailed,
+    validation_failed_from_pydantic,
 )
 
 log = logging.getLogger("openslot.api")
@@ -33,18 +34,6 @@ STATUS_BY_ERROR: list[tuple[type[ServiceError], int]] = [
     (ValidationFailed, 422),
 ]
 
-# Pydantic error types → Cronofy error keys.
-PYDANTIC_KEYS = {
-    "missing": "errors.required",
-    "string_too_long": "errors.too_long",
-    "too_long": "errors.too_many",
-    "string_too_short": "errors.required",
-    "greater_than": "errors.out_of_range",
-    "greater_than_equal": "errors.out_of_range",
-    "less_than": "errors.out_of_range",
-    "less_than_equal": "errors.out_of_range",
-}
-
 
 class BodyTooLarge(Exception):
     pass
@@ -52,18 +41,6 @@ class BodyTooLarge(Exception):
 
 def errors_body(field: str, key: str, description: str) -> dict[str, Any]:
     return {"errors": {field: [{"key": key, "description": description}]}}
-
-
-def validation_failed_from_pydantic(errors: list[Any]) -> ValidationFailed:
-    fields: dict[str, list[tuple[str, str]]] = {}
-    for error in errors:
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-        field = loc[0] if loc else "base"
-        key = PYDANTIC_KEYS.get(error["type"], "errors.invalid")
-        where = ".".join(loc) or "request"
-        message = "must be specified" if key == "errors.required" else error.get("msg", "is invalid")
-        fields.setdefault(field, []).append((key, f"{where} {message[0].lower()}{message[1:]}"))
-    return ValidationFailed(fields)
 
 
 def service_error_response(exc: ServiceError) -> JSONResponse:

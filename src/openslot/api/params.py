@@ -10,8 +10,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from openslot.api.errors import validation_failed_from_pydantic
-from openslot.services.errors import ValidationFailed
+from openslot.services.errors import ValidationFailed, validation_failed_from_pydantic
 
 Model = TypeVar("Model", bound=BaseModel)
 

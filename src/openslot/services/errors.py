@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class ServiceError(Exception):
@@ -68,3 +69,33 @@ class OAuthError(ServiceError):
         super().__init__(description)
         self.error = error
         self.status = status
+
+
+# Pydantic error types → Cronofy error keys.
+PYDANTIC_KEYS = {
+    "missing": "errors.required",
+    "string_too_long": "errors.too_long",
+    "too_long": "errors.too_many",
+    "string_too_short": "errors.required",
+    "greater_than": "errors.out_of_range",
+    "greater_than_equal": "errors.out_of_range",
+    "less_than": "errors.out_of_range",
+    "less_than_equal": "errors.out_of_range",
+}
+
+
+def validation_failed_from_pydantic(errors: list[Any]) -> ValidationFailed:
+    fields: dict[str, list[tuple[str, str]]] = {}
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        field = loc[0] if loc else "base"
+        where = ".".join(loc) or "request"
+        cause = (error.get("ctx") or {}).get("error")
+        if hasattr(cause, "key") and hasattr(cause, "description"):
+            # A validator raised an engine error that already names its Cronofy key.
+            fields.setdefault(field, []).append((cause.key, f"{where}: {cause.description}"))
+            continue
+        key = PYDANTIC_KEYS.get(error["type"], "errors.invalid")
+        message = "must be specified" if key == "errors.required" else error.get("msg", "is invalid")
+        fields.setdefault(field, []).append((key, f"{where} {message[0].lower()}{message[1:]}"))
+    return ValidationFailed(fields)
