@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
+from openslot.engine import times
 from openslot.services.accounts import AccountInfo, LinkingProfile, ProfileInfo
 from openslot.services.authorization import IssuedTokens
 from openslot.services.calendars import CalendarInfo
+from openslot.services.event_reads import EventView, FreeBusyView, Page
 
 USERINFO_TYPES = {"account": "account", "application_calendar": "application_calendar"}
 
@@ -103,4 +106,94 @@ def userinfo(info: AccountInfo) -> dict[str, Any]:
                 for p in info.profiles
             ],
         },
+    }
+
+
+def moment(value: datetime | date, tzid: str, localized: bool) -> str | dict[str, str]:
+    """A Time, or a Date for all-day values; as ``{time, tzid}`` with the local offset when localized."""
+    if isinstance(value, datetime):
+        text = times.format_localized(value, tzid) if localized else times.format_instant(value)
+    else:
+        text = times.format_date(value)
+    return {"time": text, "tzid": tzid} if localized else text
+
+
+def pages(current: int, total: int, next_url: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"current": current, "total": total}
+    if next_url:
+        body["next_page"] = next_url
+    return body
+
+
+def event(view: EventView, *, localized: bool, include_geo: bool) -> dict[str, Any]:
+    details = view.details
+    managed = view.event_id is not None
+    body: dict[str, Any] = {"calendar_id": view.calendar_id, "event_uid": view.uid}
+    if managed:
+        body["event_id"] = view.event_id
+    body |= {
+        "summary": view.summary,
+        "description": view.description,
+        "start": moment(view.start, view.start_tzid, localized),
+        "end": moment(view.end, view.end_tzid, localized),
+        "deleted": view.deleted,
+        "created": times.format_instant(view.created),
+        "updated": times.format_instant(view.updated),
+    }
+    location = details.get("location")
+    if location:
+        shown = {"description": location["description"]} if "description" in location else {}
+        if include_geo:
+            shown |= {k: str(location[k]) for k in ("lat", "long") if k in location}
+        if shown:
+            body["location"] = shown
+    body |= {
+        "participation_status": "accepted",
+        "attendees": [
+            {"email": a["email"], "display_name": a.get("display_name"), "status": "needs_action"}
+            for a in details.get("attendees", [])
+        ],
+        "transparency": view.transparency,
+        "status": view.status,
+        "categories": [],
+        "recurring": False,
+        "event_private": bool(details.get("event_private", False)),
+        "options": {"delete": managed, "update": managed, "change_participation_status": False},
+    }
+    for key in ("url", "color", "extended_transparency"):
+        if key in details:
+            body[key] = details[key]
+    if "reminders" in details:
+        body["reminders"] = details["reminders"]
+    conferencing = details.get("conferencing")
+    if conferencing and conferencing.get("join_url"):
+        body["meeting_url"] = conferencing["join_url"]
+        body["conferencing"] = {
+            "provider_name": conferencing.get("provider_description", "explicit"),
+            "join_url": conferencing["join_url"],
+        }
+    return body
+
+
+def events_page(page: Page[EventView], next_url: str | None) -> dict[str, Any]:
+    return {
+        "pages": pages(page.current, page.total, next_url),
+        "events": [
+            event(v, localized=page.localized_times, include_geo=page.include_geo) for v in page.items
+        ],
+    }
+
+
+def free_busy_page(page: Page[FreeBusyView], next_url: str | None) -> dict[str, Any]:
+    return {
+        "pages": pages(page.current, page.total, next_url),
+        "free_busy": [
+            {
+                "calendar_id": block.calendar_id,
+                "start": moment(block.start, block.start_tzid, page.localized_times),
+                "end": moment(block.end, block.end_tzid, page.localized_times),
+                "free_busy_status": block.status,
+            }
+            for block in page.items
+        ],
     }

@@ -33,6 +33,7 @@ class SecretBox:
         root = server_key.encode()
         self._lookup_key = hmac.new(root, b"openslot/client-secret-lookup", hashlib.sha256).digest()
         fernet_key = hmac.new(root, b"openslot/client-secret-encryption", hashlib.sha256).digest()
+        self._signing_key = hmac.new(root, b"openslot/signed-tokens", hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))
 
     def lookup_hash(self, secret: str) -> str:
@@ -46,3 +47,10 @@ class SecretBox:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("the secret was encrypted with another server key") from exc
+
+    def sign(self, data: bytes) -> str:
+        digest = hmac.new(self._signing_key, data, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
+
+    def verify(self, data: bytes, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(data), signature)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from openslot.store.types import UTCDateTime
@@ -73,6 +73,9 @@ class Calendar(Base):
     permission_level: Mapped[str] = mapped_column(String(32), default="sandbox")
     integrated_conferencing_available: Mapped[bool] = mapped_column(Boolean, default=False)
     attachments_available: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The longest event ever stored here bounds how far before a window an overlapping event can start,
+    # so window reads scan an index range instead of every earlier event.
+    max_event_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -100,3 +103,69 @@ class Token(Base):
     kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """A calendar event. Managed events carry the ``event_id`` of the application that manages them.
+
+    Instants are UTC. An all-day event keeps its dates as UTC midnights in ``start_at``/``end_at`` with
+    ``all_day`` set: its real instants depend on the zone it is read in.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("calendar_id", "application_id", "event_id", name="uq_events_managed"),
+        Index("ix_events_calendar_start", "calendar_id", "start_at"),
+        Index("ix_events_account_updated", "account_id", "updated_at"),
+    )
+
+    uid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    calendar_id: Mapped[str] = mapped_column(ForeignKey("calendars.id"))
+    application_id: Mapped[str | None] = mapped_column(ForeignKey("applications.id"))
+    event_id: Mapped[str | None] = mapped_column(String(256))
+    summary: Mapped[str] = mapped_column(String(1024))
+    description: Mapped[str] = mapped_column(Text)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    all_day: Mapped[bool] = mapped_column(Boolean)
+    start_tzid: Mapped[str] = mapped_column(String(64))
+    end_tzid: Mapped[str] = mapped_column(String(64))
+    transparency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict] = mapped_column(JSON)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AvailabilityRule(Base):
+    __tablename__ = "availability_rules"
+    __table_args__ = (UniqueConstraint("account_id", "rule_id", name="uq_availability_rules_account"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    tzid: Mapped[str] = mapped_column(String(64))
+    calendar_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    weekly_periods: Mapped[list[dict]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AvailablePeriod(Base):
+    __tablename__ = "available_periods"
+    __table_args__ = (
+        UniqueConstraint("account_id", "period_id", name="uq_available_periods_account"),
+        Index("ix_available_periods_account_start", "account_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    period_id: Mapped[str] = mapped_column(String(64))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_tzid: Mapped[str] = mapped_column(String(64))
+    end_tzid: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

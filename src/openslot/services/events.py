@@ -1,0 +1,172 @@
+"""Writing events (reference §4.1, §4.3, §4.4): upserts by ``event_id``, deletes and bulk deletes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from openslot.services.context import Caller, ServiceContext
+from openslot.services.errors import NotFound, ValidationFailed, validation_failed_from_pydantic
+from openslot.services.event_input import MAX_EVENT_ID, EventInput, parse_event
+from openslot.store.events import managed_event
+from openslot.store.models import Calendar, Event
+from openslot.store.types import hex_id
+
+
+class DeleteBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
+
+
+class BulkDeleteBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    delete_all: bool | None = None
+    calendar_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
+
+
+def _validate(model: type[BaseModel], params: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise validation_failed_from_pydantic(list(exc.errors())) from exc
+
+
+def writable_calendar(session: Session, caller: Caller, calendar_id: str) -> Calendar:
+    """The caller's calendar; 404 for anyone else's, 422 when it takes no writes."""
+    calendar = session.get(Calendar, calendar_id)
+    if calendar is None or calendar.account_id != caller.account_id:
+        raise NotFound("calendar not found")
+    if calendar.deleted:
+        raise ValidationFailed.single("calendar_id", "calendar_deleted", "the calendar has been deleted")
+    if calendar.readonly:
+        raise ValidationFailed.single("calendar_id", "calendar_readonly", "the calendar is read-only")
+    return calendar
+
+
+def _merged_details(existing: dict[str, Any], incoming: EventInput) -> dict[str, Any]:
+    details = dict(incoming.details)
+    if incoming.reminders_create_only and "reminders" in existing:
+        details["reminders"] = existing["reminders"]
+    if "attendees" not in details and "attendees" in existing:
+        details["attendees"] = existing["attendees"]
+    elif "attendees" in details:
+        removed = set(details.pop("attendees_removed", []))
+        invited = {a["email"]: a for a in existing.get("attendees", [])}
+        invited.update({a["email"]: a for a in details["attendees"]})
+        details["attendees"] = [a for email, a in invited.items() if email not in removed]
+    if "conferencing" not in details and "conferencing" in existing:
+        details["conferencing"] = existing["conferencing"]
+    return details
+
+
+def upsert_event_in(
+    session: Session, ctx: ServiceContext, caller: Caller, calendar_id: str, data: EventInput
+) -> None:
+    """The upsert inside the caller's transaction (batch runs many of these)."""
+    calendar = writable_calendar(session, caller, calendar_id)
+    now = ctx.clock.now()
+    event = managed_event(session, calendar.id, caller.application_id, data.event_id)
+    if event is None:
+        details = dict(data.details)
+        details.pop("attendees_removed", None)
+        event = Event(
+            uid=hex_id("evt"),
+            account_id=caller.account_id,
+            calendar_id=calendar.id,
+            application_id=caller.application_id,
+            event_id=data.event_id,
+            details=details,
+            created_at=now,
+        )
+        session.add(event)
+    else:
+        event.details = _merged_details(event.details or {}, data)
+    event.summary = data.summary
+    event.description = data.description
+    event.start_at = data.start
+    event.end_at = data.end
+    event.all_day = data.all_day
+    event.start_tzid = data.start_tzid
+    event.end_tzid = data.end_tzid
+    event.transparency = data.transparency
+    event.status = data.status
+    event.deleted = False
+    event.updated_at = now
+    span = int((data.end - data.start).total_seconds())
+    if span > calendar.max_event_seconds:
+        # Atomic, so concurrent writers to one calendar only ever raise the bound.
+        session.execute(
+            update(Calendar)
+            .where(Calendar.id == calendar.id, Calendar.max_event_seconds < span)
+            .values(max_event_seconds=span)
+        )
+
+
+def upsert_event(ctx: ServiceContext, caller: Caller, calendar_id: str, params: dict[str, Any]) -> None:
+    data = parse_event(params)
+    try:
+        with ctx.db.transaction() as session:
+            upsert_event_in(session, ctx, caller, calendar_id, data)
+    except IntegrityError:
+        # A concurrent first upsert of the same event_id won the insert; this one updates it.
+        with ctx.db.transaction() as session:
+            upsert_event_in(session, ctx, caller, calendar_id, data)
+
+
+def delete_event_in(
+    session: Session, ctx: ServiceContext, caller: Caller, calendar_id: str, params: dict[str, Any]
+) -> None:
+    body = _validate(DeleteBody, params)
+    calendar = writable_calendar(session, caller, calendar_id)
+    event = managed_event(session, calendar.id, caller.application_id, body.event_id)
+    # Deleting an event that is not there (or already deleted) is done already.
+    if event is not None and not event.deleted:
+        event.deleted = True
+        event.updated_at = ctx.clock.now()
+
+
+def delete_event(ctx: ServiceContext, caller: Caller, calendar_id: str, params: dict[str, Any]) -> None:
+    with ctx.db.transaction() as session:
+        delete_event_in(session, ctx, caller, calendar_id, params)
+
+
+def bulk_delete(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> int:
+    """Delete the application's own events everywhere or in some calendars; returns how many."""
+    body: BulkDeleteBody = _validate(BulkDeleteBody, params)
+    if body.delete_all is not None and body.calendar_ids is not None:
+        raise ValidationFailed.single("delete_all", "invalid", "give delete_all or calendar_ids, not both")
+    if body.calendar_ids is None and body.delete_all is not True:
+        key = "invalid" if body.delete_all is False else "required"
+        raise ValidationFailed.single("delete_all", key, "delete_all must be true, or calendar_ids given")
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        query = update(Event).where(
+            Event.account_id == caller.account_id,
+            Event.application_id == caller.application_id,
+            Event.deleted.is_(False),
+        )
+        if body.calendar_ids is not None:
+            owned = set(
+                session.scalars(
+                    select(Calendar.id).where(
+                        Calendar.account_id == caller.account_id, Calendar.id.in_(body.calendar_ids)
+                    )
+                )
+            )
+            if owned != set(body.calendar_ids):
+                raise NotFound("calendar not found")
+            query = query.where(Event.calendar_id.in_(owned))
+        result = session.execute(query.values(deleted=True, updated_at=now))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def purge_tombstones(ctx: ServiceContext, older_than: datetime) -> int:
+    """Forget deleted events last changed before ``older_than``; returns how many."""
+    with ctx.db.transaction() as session:
+        result = session.execute(delete(Event).where(Event.deleted.is_(True), Event.updated_at < older_than))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,112 @@
+"""Event queries: the window read behind read events and free/busy, with keyset pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from openslot.store.models import Calendar, Event
+
+Managed = Literal["exclude", "include", "only"]
+
+
+@dataclass(frozen=True)
+class EventWindow:
+    """Which events a read selects.
+
+    Timed events are selected when they start before ``instant_to`` and end on or after
+    ``instant_from``; all-day events (stored as UTC midnights) when their dates overlap
+    ``[date_from, date_to)``. Managed events are the caller's application's own.
+    """
+
+    account_id: str
+    calendar_ids: tuple[str, ...]
+    application_id: str
+    instant_from: datetime
+    instant_to: datetime
+    date_from: datetime
+    date_to: datetime
+    managed: Managed = "exclude"
+    managed_unbounded: bool = False
+    include_deleted: bool = False
+    last_modified: datetime | None = None
+    busy_only: bool = False
+
+
+def _in_window(window: EventWindow, max_span: int) -> ColumnElement[bool]:
+    earliest = min(window.instant_from, window.date_from) - timedelta(seconds=max_span)
+    return and_(
+        Event.start_at >= earliest,
+        or_(
+            and_(
+                Event.all_day.is_(False),
+                Event.start_at < window.instant_to,
+                Event.end_at >= window.instant_from,
+            ),
+            and_(Event.all_day.is_(True), Event.start_at < window.date_to, Event.end_at > window.date_from),
+        ),
+    )
+
+
+def _conditions(session: Session, window: EventWindow) -> list[ColumnElement[bool]]:
+    max_span = (
+        session.scalar(
+            select(func.max(Calendar.max_event_seconds)).where(Calendar.id.in_(window.calendar_ids))
+        )
+        or 0
+    )
+    mine = Event.application_id == window.application_id
+    not_mine = or_(Event.application_id.is_(None), Event.application_id != window.application_id)
+    in_window = _in_window(window, int(max_span))
+    conditions: list[ColumnElement[bool]] = [
+        Event.account_id == window.account_id,
+        Event.calendar_id.in_(window.calendar_ids),
+    ]
+    if window.managed == "only":
+        conditions.append(mine)
+        if not window.managed_unbounded:
+            conditions.append(in_window)
+    elif window.managed == "include" and window.managed_unbounded:
+        conditions.append(or_(mine, and_(not_mine, in_window)))
+    else:
+        conditions.append(in_window)
+        if window.managed == "exclude":
+            conditions.append(not_mine)
+    if not window.include_deleted:
+        conditions.append(Event.deleted.is_(False))
+    if window.last_modified is not None:
+        conditions.append(Event.updated_at >= window.last_modified)
+    if window.busy_only:
+        conditions.append(Event.transparency != "transparent")
+        conditions.append(Event.status != "cancelled")
+    return conditions
+
+
+def count_events(session: Session, window: EventWindow) -> int:
+    query = select(func.count()).select_from(Event).where(*_conditions(session, window))
+    return int(session.scalar(query) or 0)
+
+
+def page_of_events(
+    session: Session, window: EventWindow, limit: int, after: tuple[datetime, str] | None = None
+) -> list[Event]:
+    query: Select[tuple[Event]] = select(Event).where(*_conditions(session, window))
+    if after is not None:
+        start, uid = after
+        query = query.where(or_(Event.start_at > start, and_(Event.start_at == start, Event.uid > uid)))
+    query = query.order_by(Event.start_at, Event.uid).limit(limit)
+    return list(session.scalars(query))
+
+
+def managed_event(session: Session, calendar_id: str, application_id: str, event_id: str) -> Event | None:
+    return session.scalar(
+        select(Event).where(
+            Event.calendar_id == calendar_id,
+            Event.application_id == application_id,
+            Event.event_id == event_id,
+        )
+    )
