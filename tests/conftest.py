@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from openslot.api.app import create_app
 from openslot.integrations.clock import ManualClock
-from openslot.services import applications
+from openslot.services import applications, authorization
 from openslot.services.context import ServiceContext
 from openslot.services.credentials import SecretBox
 from openslot.settings import Settings
@@ -103,6 +103,17 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def grant(self, app: applications.NewApplication, account_id: str, scope: str) -> User:
+        """Another application's grant on an existing account (as the OAuth flow will create)."""
+        client = applications.authenticate_client(self.ctx, app.info.client_id, app.client_secret)
+        issued = authorization.grant_access(self.ctx, client, account_id, scope)
+        tokens = {
+            "access_token": issued.access_token,
+            "refresh_token": issued.refresh_token,
+            "sub": issued.sub,
+        }
+        return User(self.client, app, tokens)
+
     def user(self, app: applications.NewApplication | None = None, apc_id: str = "apc-1") -> User:
         app = app or self.new_application()
         tokens = self.application_calendar(app, apc_id)
@@ -124,6 +135,17 @@ class User:
 
     def post(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         return self.client.post(path, headers=self.headers | (headers or {}), **kwargs)
+
+    def delete(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.request("DELETE", path, headers=self.headers | (headers or {}), **kwargs)
+
+    @property
+    def calendar_id(self) -> str:
+        return self.get("/v1/calendars").json()["calendars"][0]["calendar_id"]
+
+    def upsert(self, calendar_id: str | None = None, **event: Any) -> Any:
+        body = {"summary": "Meeting", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T10:00:00Z"} | event
+        return self.post(f"/v1/calendars/{calendar_id or self.calendar_id}/events", json=body)
 
 
 def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:

@@ -111,6 +111,36 @@ def _application_calendar(ctx: ServiceContext, client: Client, apc_id: str) -> I
         )
 
 
+def grant_access(ctx: ServiceContext, client: Client, account_id: str, scope: str) -> IssuedTokens:
+    """A new grant of ``scope`` on an existing account for the client, with its first pair of tokens."""
+    if bad := scopes.unknown(scope):
+        raise OAuthError("invalid_scope", f"unknown scopes: {' '.join(bad)}")
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise OAuthError("invalid_grant", "no such account")
+        grant = Grant(
+            id=hex_id("gra"),
+            application_id=client.application_id,
+            account_id=account.id,
+            scope=scope,
+            created_at=now,
+        )
+        session.add(grant)
+        session.flush()
+        return IssuedTokens(
+            access_token=_issue_access_token(ctx, session, grant.id, now),
+            refresh_token=_issue_refresh_token(session, grant.id, now),
+            expires_in=ctx.access_token_ttl,
+            scope=scope,
+            sub=account.id,
+            account_kind=account.kind,
+            application_calendar_id=account.application_calendar_id,
+            linking_profile=linking_profile(session, account.id),
+        )
+
+
 def refresh(ctx: ServiceContext, client: Client, refresh_token: str | None) -> IssuedTokens:
     """A new access token; the refresh token stays valid (clients may keep the one they have)."""
     if not refresh_token:

@@ -77,6 +77,7 @@ PYDANTIC_KEYS = {
     "string_too_long": "errors.too_long",
     "too_long": "errors.too_many",
     "string_too_short": "errors.required",
+    "too_short": "errors.required",
     "greater_than": "errors.out_of_range",
     "greater_than_equal": "errors.out_of_range",
     "less_than": "errors.out_of_range",
