@@ -13,7 +13,15 @@ from openslot.api import errors
 from openslot.api.middleware import LimitBody, StripTrailingSlash
 from openslot.api.ratelimit import RateLimiter
 from openslot.api.responses import JSONResponse
-from openslot.api.routes import application_calendars, calendars, events, identity, oauth
+from openslot.api.routes import (
+    application_calendars,
+    availability_data,
+    batch,
+    calendars,
+    events,
+    identity,
+    oauth,
+)
 from openslot.integrations.clock import Clock, SystemClock
 from openslot.services.context import ServiceContext
 from openslot.services.credentials import SecretBox
@@ -58,7 +66,7 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         else None
     )
     errors.install(app)
-    for module in (oauth, application_calendars, identity, calendars, events):
+    for module in (oauth, application_calendars, identity, calendars, events, availability_data, batch):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -43,28 +43,31 @@ def errors_body(field: str, key: str, description: str) -> dict[str, Any]:
     return {"errors": {field: [{"key": key, "description": description}]}}
 
 
-def service_error_response(exc: ServiceError) -> JSONResponse:
+def error_status_and_body(exc: ServiceError) -> tuple[int, dict[str, Any]]:
+    """The status and Cronofy body of a service error (batch entries use this too)."""
     if isinstance(exc, OAuthError):
-        return JSONResponse(
-            {"error": exc.error, "error_description": exc.description},
-            status_code=exc.status,
-            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-        )
+        return exc.status, {"error": exc.error, "error_description": exc.description}
     if isinstance(exc, ValidationFailed):
-        body = {
+        return 422, {
             "errors": {
                 field: [{"key": key, "description": description} for key, description in items]
                 for field, items in exc.errors.items()
             }
         }
-        return JSONResponse(body, status_code=422)
     status = next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
+    return status, errors_body("base", exc.key, exc.description)
+
+
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    status, body = error_status_and_body(exc)
     headers: dict[str, str] = {}
+    if isinstance(exc, OAuthError):
+        headers |= {"Cache-Control": "no-store", "Pragma": "no-cache"}
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="openslot", error="invalid_token"'
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse(errors_body("base", exc.key, exc.description), status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 HTTP_KEYS = {404: "errors.not_found", 405: "errors.method_not_allowed", 413: "errors.too_large"}

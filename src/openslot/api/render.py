@@ -8,6 +8,8 @@ from typing import Any
 from openslot.engine import times
 from openslot.services.accounts import AccountInfo, LinkingProfile, ProfileInfo
 from openslot.services.authorization import IssuedTokens
+from openslot.services.availability_rules import RuleView
+from openslot.services.available_periods import PeriodPage
 from openslot.services.calendars import CalendarInfo
 from openslot.services.event_reads import EventView, FreeBusyView, Page
 
@@ -195,5 +197,27 @@ def free_busy_page(page: Page[FreeBusyView], next_url: str | None) -> dict[str, 
                 "free_busy_status": block.status,
             }
             for block in page.items
+        ],
+    }
+
+
+def availability_rule(rule: RuleView) -> dict[str, Any]:
+    body: dict[str, Any] = {"availability_rule_id": rule.availability_rule_id, "tzid": rule.tzid}
+    if rule.calendar_ids is not None:
+        body["calendar_ids"] = rule.calendar_ids
+    body["weekly_periods"] = rule.weekly_periods
+    return body
+
+
+def available_periods_page(page: PeriodPage, next_url: str | None) -> dict[str, Any]:
+    return {
+        "pages": pages(page.current, page.total, next_url),
+        "available_periods": [
+            {
+                "available_period_id": period.available_period_id,
+                "start": moment(period.start, period.start_tzid, page.localized_times),
+                "end": moment(period.end, period.end_tzid, page.localized_times),
+            }
+            for period in page.items
         ],
     }

@@ -19,8 +19,10 @@ DST policy, for a local wall-clock time turned into an instant (`local_to_utc`):
 
 A local date begins (`start_of_day`) at its first instant: local midnight, or, when midnight is
 skipped by a gap, the end of that gap. When the gap starts exactly at midnight (Chile, Cuba,
-Lebanon, Paraguay …) that is the instant `local_to_utc` gives for 00:00 too. When a gap swallows a
-whole date (Samoa, 2011-12-30), that date begins, and ends, at the end of the gap.
+Lebanon, Paraguay …) that is the instant `local_to_utc` gives for 00:00 too. When a gap straddles
+midnight (Toronto, 1919-03-30 23:30 → 00:30) the two differ: the day begins at 00:30, while
+`local_to_utc` reads 00:00 as 01:00. When a gap swallows a whole date (Samoa, 2011-12-30), that date
+begins, and ends, at the end of the gap.
 """
 
 from __future__ import annotations
@@ -286,7 +288,11 @@ def format_localized(moment: datetime, tzid: str) -> str:
 
 
 def to_local(moment: datetime, tzid: str) -> datetime:
-    """`moment` as an aware datetime in `tzid`."""
+    """`moment` as an aware datetime in `tzid`.
+
+    Compare results in UTC: under PEP 495 the second occurrence of an ambiguous wall time
+    (``fold=1``) never compares equal to a datetime in another zone, even for the same instant.
+    """
     _require_aware(moment)
     try:
         return moment.astimezone(zone(tzid))

@@ -1,0 +1,90 @@
+"""Batch (reference §9): up to 50 writes in one request, each on its own, in order.
+
+Entries call the use cases directly, each in its own transaction, so one bad entry never touches
+the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from openslot.services import available_periods, events, scopes
+from openslot.services.context import Caller, ServiceContext
+from openslot.services.errors import (
+    Forbidden,
+    NotFound,
+    ServiceError,
+    ValidationFailed,
+    validation_failed_from_pydantic,
+)
+
+MAX_ENTRIES = 50
+EVENTS_PATH = re.compile(r"^/v1/calendars/([^/]+)/events$")
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    method: str = Field(min_length=1)
+    relative_url: str = Field(min_length=1, max_length=2048)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class BatchBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    batch: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ENTRIES)
+
+
+Operation = Callable[[], None]
+
+
+def _require(caller: Caller, scope: str) -> None:
+    if scope not in caller.scopes:
+        raise Forbidden(f"this request needs the {scope} scope")
+
+
+def _operation(ctx: ServiceContext, caller: Caller, entry: Entry) -> Operation:
+    method = entry.method.upper()
+    path = urlsplit(entry.relative_url).path.rstrip("/")
+    data = {k: v for k, v in entry.data.items() if v is not None}
+    if match := EVENTS_PATH.match(path):
+        calendar_id = unquote(match.group(1))
+        if method == "POST":
+            _require(caller, scopes.CREATE_EVENT)
+            return lambda: events.upsert_event(ctx, caller, calendar_id, data)
+        if method == "DELETE":
+            _require(caller, scopes.DELETE_EVENT)
+            return lambda: events.delete_event(ctx, caller, calendar_id, data)
+    elif path == "/v1/available_periods":
+        if method == "POST":
+            return lambda: available_periods.upsert_period(ctx, caller, data)
+        if method == "DELETE":
+            return lambda: available_periods.delete_periods(ctx, caller, data)
+    else:
+        raise NotFound(f"{entry.relative_url} is not available in a batch")
+    raise ValidationFailed.single("method", "invalid", f"{method} is not supported for {path}")
+
+
+def run_entry(ctx: ServiceContext, caller: Caller, raw: dict[str, Any]) -> ServiceError | None:
+    try:
+        try:
+            entry = Entry.model_validate(raw)
+        except ValidationError as exc:
+            raise validation_failed_from_pydantic(list(exc.errors())) from exc
+        _operation(ctx, caller, entry)()
+    except ServiceError as exc:
+        return exc
+    return None
+
+
+def run_batch(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> list[ServiceError | None]:
+    """One result per entry, in order: None where the entry succeeded, else its error."""
+    try:
+        body = BatchBody.model_validate(params)
+    except ValidationError as exc:
+        raise validation_failed_from_pydantic(list(exc.errors())) from exc
+    return [run_entry(ctx, caller, raw) for raw in body.batch]
