@@ -46,6 +46,23 @@ def migrate() -> None:
 
 
 @main.command()
+def purge() -> None:
+    """Delete event tombstones past the retention period and expired access tokens."""
+    from openslot.services.maintenance import purge as run_purge
+    from openslot.store.migrate import upgrade
+
+    settings = _settings()
+    ctx = _context(settings)
+    upgrade(ctx.db.engine)
+    purged = run_purge(ctx, settings.tombstone_retention_days)
+    ctx.db.dispose()
+    click.echo(
+        f"purged {purged.tombstones} event tombstones older than {settings.tombstone_retention_days} days "
+        f"and {purged.expired_access_tokens} expired access tokens"
+    )
+
+
+@main.command()
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to bind (default 8080).")
 @click.option("--workers", default=None, type=int, help="API processes (use PostgreSQL for more than one).")
@@ -55,11 +72,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     from openslot.api.app import create_app
     from openslot.services.applications import ensure_demo_application
+    from openslot.services.maintenance import purge as run_purge
     from openslot.store.migrate import upgrade
 
     settings = _settings(host=host, port=port, workers=workers)
     ctx = _context(settings)
     upgrade(ctx.db.engine)
+    run_purge(ctx, settings.tombstone_retention_days)
     demo = ensure_demo_application(ctx, DEMO_REDIRECT_URI)
     url = settings.effective_base_url
     click.echo(f"Openslot {_version()} serving on http://{settings.host}:{settings.port} (public URL {url})")

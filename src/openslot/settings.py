@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=0, ge=0, description="Requests per minute per application; 0 disables."
     )
+    tombstone_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Days a deleted event stays readable with include_deleted."
+    )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL pool size.")
     log_level: str = Field(default="info", description="Log level of the server.")
 

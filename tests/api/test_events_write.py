@@ -323,3 +323,37 @@ def test_bulk_delete_of_a_foreign_calendar_is_404(api: Api) -> None:
     response = one.delete("/v1/events", json={"calendar_ids": [two.calendar_id]})
     assert response.status_code == 404
     assert len(_events(two)) == 1
+
+
+def test_include_moved_finds_events_moved_out_of_the_window(api: Api) -> None:
+    user = api.user()
+    user.upsert(event_id="mover", start="2026-03-02T09:00:00Z", end="2026-03-02T10:00:00Z")
+    user.upsert(event_id="mover", start="2026-03-20T09:00:00Z", end="2026-03-20T10:00:00Z")
+    user.upsert(event_id="stayer", start="2026-03-21T09:00:00Z", end="2026-03-21T10:00:00Z")
+    window = {"from": "2026-03-01", "to": "2026-03-05", "only_managed": "true"}
+    assert _events(user, **window) == []
+    [moved] = _events(user, include_moved="true", **window)
+    assert moved["event_id"] == "mover"
+    assert moved["start"] == "2026-03-20T09:00:00Z"
+
+
+def test_purge_forgets_old_tombstones_only(api: Api) -> None:
+    from datetime import timedelta
+
+    from openslot.services.maintenance import purge
+
+    user = api.user()
+    for event_id in ("old", "recent", "live"):
+        user.upsert(event_id=event_id)
+    user.upsert(
+        event_id="old", start="2026-03-03T09:00:00Z", end="2026-03-03T10:00:00Z"
+    )  # leaves a move record
+    user.delete(f"/v1/calendars/{user.calendar_id}/events", json={"event_id": "old"})
+    api.clock.advance(timedelta(days=31).total_seconds())
+    user = api.user(user.app)  # the earlier access token has expired by now
+    user.delete(f"/v1/calendars/{user.calendar_id}/events", json={"event_id": "recent"})
+    purged = purge(api.ctx, 30)
+    assert purged.tombstones == 1
+    assert purged.expired_access_tokens >= 1
+    remaining = _events(user, include_deleted="true")
+    assert sorted((e["event_id"], e["deleted"]) for e in remaining) == [("live", False), ("recent", True)]

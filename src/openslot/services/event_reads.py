@@ -157,6 +157,7 @@ def _window(ctx: ServiceContext, caller: Caller, query: ReadQuery, *, busy_only:
         managed=managed,
         managed_unbounded=not explicit_window,
         include_deleted=query.include_deleted,
+        include_moved=query.include_moved,
         last_modified=last_modified,
         busy_only=busy_only,
     )
@@ -172,6 +173,7 @@ def _window_to_json(window: EventWindow) -> dict[str, Any]:
         "managed": window.managed,
         "managed_unbounded": window.managed_unbounded,
         "include_deleted": window.include_deleted,
+        "include_moved": window.include_moved,
         "last_modified": window.last_modified.isoformat() if window.last_modified else None,
         "busy_only": window.busy_only,
     }
@@ -189,6 +191,7 @@ def _window_from_json(caller: Caller, data: dict[str, Any]) -> EventWindow:
         managed=data["managed"],
         managed_unbounded=data["managed_unbounded"],
         include_deleted=data["include_deleted"],
+        include_moved=data["include_moved"],
         last_modified=datetime.fromisoformat(data["last_modified"]) if data["last_modified"] else None,
         busy_only=data["busy_only"],
     )

@@ -14,7 +14,7 @@ from openslot.services.context import Caller, ServiceContext
 from openslot.services.errors import NotFound, ValidationFailed, validation_failed_from_pydantic
 from openslot.services.event_input import MAX_EVENT_ID, EventInput, parse_event
 from openslot.store.events import managed_event
-from openslot.store.models import Calendar, Event
+from openslot.store.models import Calendar, Event, EventMove
 from openslot.store.types import hex_id
 
 
@@ -86,6 +86,16 @@ def upsert_event_in(
         session.add(event)
     else:
         event.details = _merged_details(event.details or {}, data)
+        if (event.start_at, event.end_at, event.all_day) != (data.start, data.end, data.all_day):
+            session.add(
+                EventMove(
+                    event_uid=event.uid,
+                    start_at=event.start_at,
+                    end_at=event.end_at,
+                    all_day=event.all_day,
+                    moved_at=now,
+                )
+            )
     event.summary = data.summary
     event.description = data.description
     event.start_at = data.start

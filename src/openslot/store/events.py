@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from openslot.store.models import Calendar, Event
+from openslot.store.models import Calendar, Event, EventMove
 
 Managed = Literal["exclude", "include", "only"]
 
@@ -33,23 +33,27 @@ class EventWindow:
     managed: Managed = "exclude"
     managed_unbounded: bool = False
     include_deleted: bool = False
+    include_moved: bool = False
     last_modified: datetime | None = None
     busy_only: bool = False
 
 
+def _overlaps(window: EventWindow, start: Any, end: Any, all_day: Any) -> ColumnElement[bool]:
+    return or_(
+        and_(all_day.is_(False), start < window.instant_to, end >= window.instant_from),
+        and_(all_day.is_(True), start < window.date_to, end > window.date_from),
+    )
+
+
 def _in_window(window: EventWindow, max_span: int) -> ColumnElement[bool]:
     earliest = min(window.instant_from, window.date_from) - timedelta(seconds=max_span)
-    return and_(
-        Event.start_at >= earliest,
-        or_(
-            and_(
-                Event.all_day.is_(False),
-                Event.start_at < window.instant_to,
-                Event.end_at >= window.instant_from,
-            ),
-            and_(Event.all_day.is_(True), Event.start_at < window.date_to, Event.end_at > window.date_from),
-        ),
+    current = and_(Event.start_at >= earliest, _overlaps(window, Event.start_at, Event.end_at, Event.all_day))
+    if not window.include_moved:
+        return current
+    moved_here = select(EventMove.event_uid).where(
+        _overlaps(window, EventMove.start_at, EventMove.end_at, EventMove.all_day)
     )
+    return or_(current, Event.uid.in_(moved_here))
 
 
 def _conditions(session: Session, window: EventWindow) -> list[ColumnElement[bool]]:

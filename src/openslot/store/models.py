@@ -169,3 +169,17 @@ class AvailablePeriod(Base):
     end_tzid: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventMove(Base):
+    """Where an event used to be, so reads with ``include_moved`` find events moved out of a window."""
+
+    __tablename__ = "event_moves"
+    __table_args__ = (Index("ix_event_moves_uid", "event_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_uid: Mapped[str] = mapped_column(ForeignKey("events.uid", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    all_day: Mapped[bool] = mapped_column(Boolean)
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime)

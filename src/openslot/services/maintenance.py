@@ -1,0 +1,24 @@
+"""Housekeeping: forget what has outlived its purpose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from openslot.services import authorization, events
+from openslot.services.context import ServiceContext
+
+
+@dataclass(frozen=True)
+class Purged:
+    tombstones: int
+    expired_access_tokens: int
+
+
+def purge(ctx: ServiceContext, tombstone_retention_days: int) -> Purged:
+    """Delete event tombstones older than the retention period and access tokens past their expiry."""
+    cutoff = ctx.clock.now() - timedelta(days=tombstone_retention_days)
+    return Purged(
+        tombstones=events.purge_tombstones(ctx, cutoff),
+        expired_access_tokens=authorization.purge_expired_access_tokens(ctx),
+    )
