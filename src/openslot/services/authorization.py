@@ -205,25 +205,23 @@ def _end_grants(session: Session, grant_ids: list[str], now: datetime) -> None:
 def authenticate_access_token(ctx: ServiceContext, access_token: str) -> Caller:
     digest = token_hash(access_token)
     with ctx.db.read() as session:
-        found = repos.token_with_grant(session, digest)
-        if found is None:
-            raise Unauthorized()
-        token, grant = found
-        if (
-            token.kind != "access"
-            or not same_digest(token.token_hash, digest)
-            or grant.revoked_at is not None
-            or token.expires_at is None
-            or token.expires_at <= ctx.clock.now()
-        ):
-            raise Unauthorized()
-        return Caller(
-            account_id=grant.account_id,
-            application_id=grant.application_id,
-            grant_id=grant.id,
-            scope=grant.scope,
-            scopes=scopes.expand(grant.scope),
-        )
+        row = repos.access_token_grant(session, digest)
+    if (
+        row is None
+        or row.kind != "access"
+        or not same_digest(row.token_hash, digest)
+        or row.revoked_at is not None
+        or row.expires_at is None
+        or row.expires_at <= ctx.clock.now()
+    ):
+        raise Unauthorized()
+    return Caller(
+        account_id=row.account_id,
+        application_id=row.application_id,
+        grant_id=row.grant_id,
+        scope=row.scope,
+        scopes=scopes.expand(row.scope),
+    )
 
 
 def purge_expired_access_tokens(ctx: ServiceContext) -> int:

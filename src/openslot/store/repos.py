@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from openslot.store.models import Account, Application, Calendar, Grant, Profile, Token
@@ -37,6 +39,28 @@ def token_with_grant(session: Session, digest: str) -> tuple[Token, Grant] | Non
         select(Token, Grant).join(Grant, Grant.id == Token.grant_id).where(Token.token_hash == digest)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def access_token_grant(session: Session, digest: str) -> Row[Any] | None:
+    """What a bearer check needs of an access token and its grant, in one narrow query."""
+    return (
+        session.connection()
+        .execute(
+            select(
+                Token.token_hash,
+                Token.kind,
+                Token.expires_at,
+                Grant.id.label("grant_id"),
+                Grant.account_id,
+                Grant.application_id,
+                Grant.scope,
+                Grant.revoked_at,
+            )
+            .join(Grant, Grant.id == Token.grant_id)
+            .where(Token.token_hash == digest)
+        )
+        .first()
+    )
 
 
 def active_grants(session: Session, application_id: str, account_id: str) -> list[Grant]:
