@@ -15,6 +15,7 @@ from openslot.api.ratelimit import RateLimiter
 from openslot.api.responses import JSONResponse
 from openslot.api.routes import (
     application_calendars,
+    availability,
     availability_data,
     batch,
     calendars,
@@ -66,7 +67,16 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         else None
     )
     errors.install(app)
-    for module in (oauth, application_calendars, identity, calendars, events, availability_data, batch):
+    for module in (
+        oauth,
+        application_calendars,
+        identity,
+        calendars,
+        events,
+        availability_data,
+        availability,
+        batch,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -77,8 +77,25 @@ def caller(request: Request, ctx: Ctx) -> Caller:
     return found
 
 
+def application_or_caller(request: Request, ctx: Ctx, params: Params) -> Client | Caller:
+    """Endpoints that take an API key or a user's token (reference §1.2): body credentials first,
+    then the bearer value as a client secret, then as an access token."""
+    if params.get("client_id") and params.get("client_secret"):
+        return body_client(request, ctx, params)
+    token = bearer_value(request)
+    if token is None:
+        raise Unauthorized("an API key or access token is required")
+    try:
+        found: Client | Caller = applications.authenticate_api_key(ctx, token)
+    except Unauthorized:
+        found = authorization.authenticate_access_token(ctx, token)
+    _limit(request, found.application_id)
+    return found
+
+
 BodyClient = Annotated[Client, Depends(body_client)]
 UserCaller = Annotated[Caller, Depends(caller)]
+ApplicationOrCaller = Annotated[Client | Caller, Depends(application_or_caller)]
 
 
 def require_scope(*needed: str) -> Callable[[Caller], Caller]:

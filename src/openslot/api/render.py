@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from openslot.engine import times
+from openslot.engine.availability import Available
 from openslot.services.accounts import AccountInfo, LinkingProfile, ProfileInfo
 from openslot.services.authorization import IssuedTokens
+from openslot.services.availability import AvailabilityResult
 from openslot.services.availability_rules import RuleView
 from openslot.services.available_periods import PeriodPage
 from openslot.services.calendars import CalendarInfo
@@ -221,3 +223,19 @@ def available_periods_page(page: PeriodPage, next_url: str | None) -> dict[str, 
             for period in page.items
         ],
     }
+
+
+def available(item: Available) -> dict[str, Any]:
+    return {
+        "start": times.format_instant(datetime.fromtimestamp(item.start, UTC)),
+        "end": times.format_instant(datetime.fromtimestamp(item.end, UTC)),
+        "participants": [{"sub": sub} for sub in item.subs],
+    }
+
+
+def availability(result: AvailabilityResult) -> dict[str, Any]:
+    key = "available_periods" if result.response_format == "periods" else "available_slots"
+    body: dict[str, Any] = {key: [available(item) for item in result.items]}
+    if result.member_statuses is not None:
+        body["member_statuses"] = [{"sub": sub, "sync_status": "active"} for sub in result.member_statuses]
+    return body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -114,3 +115,34 @@ def managed_event(session: Session, calendar_id: str, application_id: str, event
             Event.event_id == event_id,
         )
     )
+
+
+def busy_events(
+    session: Session,
+    calendar_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> list[Any]:
+    """Blocking events of the calendars overlapping ``[start, end)``, widened by a day for all-day ones.
+
+    Rows of ``(calendar_id, application_id, start_at, end_at, all_day, status)``; transparent,
+    cancelled and deleted events are left out here already.
+    """
+    if not calendar_ids:
+        return []
+    margin = timedelta(days=1)
+    max_span = (
+        session.scalar(select(func.max(Calendar.max_event_seconds)).where(Calendar.id.in_(calendar_ids))) or 0
+    )
+    query = select(
+        Event.calendar_id, Event.application_id, Event.start_at, Event.end_at, Event.all_day, Event.status
+    ).where(
+        Event.calendar_id.in_(calendar_ids),
+        Event.start_at >= start - margin - timedelta(seconds=int(max_span)),
+        Event.start_at < end + margin,
+        Event.end_at > start - margin,
+        Event.deleted.is_(False),
+        Event.transparency != "transparent",
+        Event.status != "cancelled",
+    )
+    return list(session.connection().execute(query))

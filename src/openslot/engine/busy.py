@@ -1,0 +1,45 @@
+"""Busy time from events: what blocks a person's calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from openslot.engine import times
+from openslot.engine.intervals import IntervalSet
+
+NON_BLOCKING_STATUSES = frozenset({"cancelled"})
+
+
+@dataclass(frozen=True, slots=True)
+class BusyEvent:
+    """An event reduced to what availability needs.
+
+    ``start``/``end`` are epoch seconds; for an all-day event they are the UTC midnights of its dates,
+    which become real instants in the zone the day is read in.
+    """
+
+    start: int
+    end: int
+    all_day: bool = False
+    transparent: bool = False
+    status: str = "confirmed"
+
+
+def _day_start(utc_midnight: int, tzid: str) -> int:
+    day = datetime.fromtimestamp(utc_midnight, UTC).date()
+    return int(times.start_of_day(day, tzid).timestamp())
+
+
+def busy_intervals(events: Iterable[BusyEvent], all_day_tzid: str = "Etc/UTC") -> IntervalSet:
+    """Opaque events that are not cancelled block their time; tentative ones block too."""
+    pieces: list[tuple[int, int]] = []
+    for event in events:
+        if event.transparent or event.status in NON_BLOCKING_STATUSES:
+            continue
+        if event.all_day:
+            pieces.append((_day_start(event.start, all_day_tzid), _day_start(event.end, all_day_tzid)))
+        else:
+            pieces.append((event.start, event.end))
+    return IntervalSet(pieces)
