@@ -9,7 +9,7 @@ from openslot.engine import times
 from openslot.engine.availability import Available
 from openslot.services.accounts import AccountInfo, LinkingProfile, ProfileInfo
 from openslot.services.authorization import IssuedTokens
-from openslot.services.availability import AvailabilityResult
+from openslot.services.availability import AvailabilityResult, SequencedResult
 from openslot.services.availability_rules import RuleView
 from openslot.services.available_periods import PeriodPage
 from openslot.services.calendars import CalendarInfo
@@ -239,3 +239,12 @@ def availability(result: AvailabilityResult) -> dict[str, Any]:
     if result.member_statuses is not None:
         body["member_statuses"] = [{"sub": sub, "sync_status": "active"} for sub in result.member_statuses]
     return body
+
+
+def sequences(result: SequencedResult) -> dict[str, Any]:
+    return {
+        "sequences": [
+            {"sequence": [{"sequence_id": sequence_id} | available(item) for sequence_id, item in sequence]}
+            for sequence in result.sequences
+        ]
+    }

@@ -20,7 +20,16 @@ from enum import StrEnum
 
 from openslot.engine.intervals import IntervalSet, at_least, intersect_all
 
-__all__ = ["AvailabilityQuery", "Available", "Group", "Member", "ResponseFormat", "solve"]
+__all__ = [
+    "AvailabilityQuery",
+    "Available",
+    "Group",
+    "Member",
+    "ResponseFormat",
+    "attendees",
+    "solve",
+    "valid_starts",
+]
 
 
 class ResponseFormat(StrEnum):
@@ -154,8 +163,7 @@ def _slots(
     for low, high in valid:
         start = _align_up(low if earliest is None else max(low, earliest), step)
         while start < high:
-            subs = tuple(sub for sub, starts in members if _contains(starts, start))
-            results.append(Available(start, start + duration, subs))
+            results.append(Available(start, start + duration, attendees(members, start)))
             if len(results) >= query.max_results:
                 return results
             next_start = start + step if overlapping else _align_up(start + duration, step)
@@ -170,25 +178,38 @@ def _candidates(
     results = []
     for start in sorted(set(query.candidate_starts or ())):
         if _contains(valid, start):
-            subs = tuple(sub for sub, starts in members if _contains(starts, start))
-            results.append(Available(start, start + query.duration, subs))
+            results.append(Available(start, start + query.duration, attendees(members, start)))
             if len(results) >= query.max_results:
                 break
     return results
 
 
-def solve(query: AvailabilityQuery) -> list[Available]:
-    """Available periods or slots, in time order, each with the members free for it."""
+MemberStarts = list[tuple[str, IntervalSet]]
+
+
+def valid_starts(query: AvailabilityQuery) -> tuple[IntervalSet, MemberStarts]:
+    """The starts at which the whole query can meet, and each member's own possible starts."""
     window = query.query_periods
     if query.candidate_starts is not None:
         window = IntervalSet((s, s + query.duration) for s in query.candidate_starts)
     group_starts: list[IntervalSet] = []
-    starts_by_member: list[tuple[str, IntervalSet]] = []
+    starts_by_member: MemberStarts = []
     for group in query.groups:
         starts = [member_starts(member, window, query) for member in group.members]
         starts_by_member.extend((member.sub, s) for member, s in zip(group.members, starts, strict=True))
         group_starts.append(_group_starts(starts, group.required))
     valid = intersect_all(group_starts) if group_starts else IntervalSet()
+    return valid, starts_by_member
+
+
+def attendees(members: MemberStarts, start: int) -> tuple[str, ...]:
+    """The members able to attend a meeting starting at ``start``."""
+    return tuple(sub for sub, starts in members if _contains(starts, start))
+
+
+def solve(query: AvailabilityQuery) -> list[Available]:
+    """Available periods or slots, in time order, each with the members free for it."""
+    valid, starts_by_member = valid_starts(query)
     if query.candidate_starts is not None:
         return _candidates(query, valid, starts_by_member)
     if query.response_format is ResponseFormat.PERIODS:

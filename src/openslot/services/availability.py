@@ -21,14 +21,18 @@ from openslot.engine.availability import (
 from openslot.engine.busy import BusyEvent, busy_intervals
 from openslot.engine.intervals import IntervalSet, union_all
 from openslot.engine.rules import WeeklyPeriod, weekly_intervals
+from openslot.engine.sequences import SequenceStep, solve_sequences
 from openslot.services import scopes
 from openslot.services.availability_query import (
     MAX_SPAN_DAYS,
     AvailabilityBody,
+    Buffer,
+    GroupBody,
     MemberBody,
     instant,
     parse_body,
     parse_periods,
+    parse_sequenced_body,
 )
 from openslot.services.context import ServiceContext
 from openslot.services.errors import Forbidden, ValidationFailed
@@ -82,8 +86,8 @@ class _Loaded:
     busy: dict[str, list[Any]]
 
 
-def _load(session: Session, application_id: str, body: AvailabilityBody, lo: int, hi: int) -> _Loaded:
-    members = [member for group in body.participants for member in group.members]
+def _load(session: Session, application_id: str, participants: list[GroupBody], lo: int, hi: int) -> _Loaded:
+    members = [member for group in participants for member in group.members]
     accounts = _authorized_accounts(session, application_id, {m.sub for m in members})
     ids = list(accounts)
     calendars: dict[str, list[str]] = {account_id: [] for account_id in ids}
@@ -171,24 +175,27 @@ def _window(body: AvailabilityBody) -> tuple[IntervalSet, tuple[int, ...] | None
         starts = tuple(int(instant(slot.start, "query_slots").timestamp()) for slot in body.query_slots)
         return IntervalSet((s, s + duration) for s in starts), starts
     field = "query_periods" if body.query_periods is not None else "available_periods"
-    periods = parse_periods(body.query_periods or body.available_periods or [], field)
-    window = IntervalSet(periods)
-    first, last = window.intervals[0][0], window.intervals[-1][1]
-    if last - first > MAX_SPAN_DAYS * 86400:
-        raise ValidationFailed.single(field, "out_of_range", f"{field} may span at most {MAX_SPAN_DAYS} days")
-    return window, None
+    return _span_checked(
+        parse_periods(body.query_periods or body.available_periods or [], field), field
+    ), None
+
+
+def _buffers(buffer: Buffer | None) -> tuple[int, int]:
+    before = buffer.before.seconds if buffer and buffer.before else 0
+    after = buffer.after.seconds if buffer and buffer.after else 0
+    return before, after
 
 
 def _query(
     body: AvailabilityBody, groups: tuple[Group, ...], window: IntervalSet, candidates: tuple[int, ...] | None
 ) -> AvailabilityQuery:
-    buffer = body.buffer
+    before, after = _buffers(body.buffer)
     return AvailabilityQuery(
         groups=groups,
         query_periods=window,
         duration=body.required_duration.seconds,
-        buffer_before=buffer.before.seconds if buffer and buffer.before else 0,
-        buffer_after=buffer.after.seconds if buffer and buffer.after else 0,
+        buffer_before=before,
+        buffer_after=after,
         start_interval=body.start_interval.seconds if body.start_interval else None,
         response_format=ResponseFormat(body.response_format),
         max_results=body.max_results,
@@ -197,27 +204,29 @@ def _query(
 
 
 def _groups(
-    ctx: ServiceContext, application_id: str, body: AvailabilityBody, window: IntervalSet
+    ctx: ServiceContext,
+    application_id: str,
+    participants: list[GroupBody],
+    buffer: Buffer | None,
+    window: IntervalSet,
 ) -> tuple[Group, ...]:
-    buffer = body.buffer
-    before = buffer.before.seconds if buffer and buffer.before else 0
-    after = buffer.after.seconds if buffer and buffer.after else 0
+    before, after = _buffers(buffer)
     lo, hi = window.intervals[0][0] - before, window.intervals[-1][1] + after
     with ctx.db.read() as session:
-        loaded = _load(session, application_id, body, lo, hi)
+        loaded = _load(session, application_id, participants, lo, hi)
     return tuple(
         Group(
             members=tuple(_member(loaded, application_id, m, lo, hi) for m in group.members),
             required=None if group.required == "all" else int(group.required),
         )
-        for group in body.participants
+        for group in participants
     )
 
 
 def availability(ctx: ServiceContext, application_id: str, params: dict[str, Any]) -> AvailabilityResult:
     body = parse_body(params)
     window, candidates = _window(body)
-    groups = _groups(ctx, application_id, body, window)
+    groups = _groups(ctx, application_id, body.participants, body.buffer, window)
     items = solve(_query(body, groups, window, candidates))
     statuses = (
         list(dict.fromkeys(m.sub for g in body.participants for m in g.members))
@@ -226,3 +235,44 @@ def availability(ctx: ServiceContext, application_id: str, params: dict[str, Any
     )
     response_format = "slots" if candidates is not None else body.response_format
     return AvailabilityResult(response_format=response_format, items=items, member_statuses=statuses)
+
+
+@dataclass(frozen=True)
+class SequencedResult:
+    sequences: list[list[tuple[str, Available]]]
+
+
+def _span_checked(periods: list[tuple[int, int]], field: str) -> IntervalSet:
+    window = IntervalSet(periods)
+    if window and window.intervals[-1][1] - window.intervals[0][0] > MAX_SPAN_DAYS * 86400:
+        raise ValidationFailed.single(field, "out_of_range", f"{field} may span at most {MAX_SPAN_DAYS} days")
+    return window
+
+
+def sequenced_availability(
+    ctx: ServiceContext, application_id: str, params: dict[str, Any]
+) -> SequencedResult:
+    body = parse_sequenced_body(params)
+    field = "query_periods" if body.query_periods is not None else "available_periods"
+    window = _span_checked(parse_periods(body.query_periods or body.available_periods or [], field), field)
+    steps = []
+    for index, step in enumerate(body.sequence):
+        step_window = window
+        if step.available_periods is not None:
+            step_window = window & IntervalSet(parse_periods(step.available_periods, "sequence"))
+        if not step_window:
+            return SequencedResult(sequences=[])
+        groups = _groups(ctx, application_id, step.participants, step.buffer, step_window)
+        before, after = _buffers(step.buffer)
+        query = AvailabilityQuery(
+            groups=groups,
+            query_periods=step_window,
+            duration=step.required_duration.seconds,
+            buffer_before=before,
+            buffer_after=after,
+            start_interval=step.start_interval.seconds if step.start_interval else None,
+            response_format=ResponseFormat.SLOTS,
+        )
+        ordinal = step.ordinal if step.ordinal is not None else index + 1
+        steps.append(SequenceStep(sequence_id=str(step.sequence_id), ordinal=ordinal, query=query))
+    return SequencedResult(sequences=solve_sequences(steps, body.max_results))

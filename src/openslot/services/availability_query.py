@@ -149,3 +149,48 @@ def parse_body(params: dict[str, Any]) -> AvailabilityBody:
             "start_interval", "out_of_range", "start_interval must be a minute or more"
         )
     return body
+
+
+MAX_SEQUENCE_STEPS = 10
+DEFAULT_SEQUENCES = 20
+
+
+class SequenceStepBody(_Body):
+    sequence_id: str | int
+    ordinal: int | None = None
+    participants: list[GroupBody] = Field(min_length=1, max_length=MAX_GROUPS)
+    required_duration: Duration
+    start_interval: Duration | None = None
+    buffer: Buffer | None = None
+    available_periods: list[Period] | None = Field(default=None, min_length=1, max_length=MAX_QUERY_PERIODS)
+    event: dict[str, Any] | None = None
+
+    @field_validator("participants", mode="before")
+    @classmethod
+    def _single_group(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+
+class SequencedBody(_Body):
+    sequence: list[SequenceStepBody] = Field(min_length=1, max_length=MAX_SEQUENCE_STEPS)
+    query_periods: list[Period] | None = Field(default=None, min_length=1, max_length=MAX_QUERY_PERIODS)
+    available_periods: list[Period] | None = Field(default=None, min_length=1, max_length=MAX_QUERY_PERIODS)
+    max_results: int = Field(default=DEFAULT_SEQUENCES, ge=1, le=MAX_RESULTS)
+
+
+def parse_sequenced_body(params: dict[str, Any]) -> SequencedBody:
+    try:
+        body = SequencedBody.model_validate(params)
+    except ValidationError as exc:
+        raise validation_failed_from_pydantic(list(exc.errors())) from exc
+    if body.query_periods is None and body.available_periods is None:
+        raise ValidationFailed.single("query_periods", "required", "query_periods must be specified")
+    ids = [str(step.sequence_id) for step in body.sequence]
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed.single("sequence", "invalid", "each sequence_id must be different")
+    for step in body.sequence:
+        if step.required_duration.seconds < 60:
+            raise ValidationFailed.single(
+                "sequence", "out_of_range", "required_duration must be a minute or more"
+            )
+    return body

@@ -16,3 +16,9 @@ router = APIRouter(tags=["availability"])
 def query_availability(ctx: Ctx, credentials: ApplicationOrCaller, params: Params) -> JSONResponse:
     result = availability.availability(ctx, credentials.application_id, params)
     return JSONResponse(render.availability(result))
+
+
+@router.post("/v1/sequenced_availability")
+def sequenced_availability(ctx: Ctx, credentials: ApplicationOrCaller, params: Params) -> JSONResponse:
+    result = availability.sequenced_availability(ctx, credentials.application_id, params)
+    return JSONResponse(render.sequences(result))
