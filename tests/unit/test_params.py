@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl
 import pytest
 from pydantic import BaseModel
 
-from openslot.api.params import drop_nulls, normalise_pairs, parse
+from openslot.api.params import drop_nulls, normalise_pairs
 from openslot.services.errors import ValidationFailed
+from openslot.services.validation import validate as parse
 
 
 class Query(BaseModel):

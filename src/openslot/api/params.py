@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
 
-from openslot.services.errors import ValidationFailed, validation_failed_from_pydantic
-
-Model = TypeVar("Model", bound=BaseModel)
+from openslot.services.errors import ValidationFailed
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -69,10 +66,3 @@ async def request_params(request: Request) -> dict[str, Any]:
         params.update(await read_body(request))
     request.state.params = params
     return params
-
-
-def parse(model: type[Model], params: dict[str, Any]) -> Model:
-    try:
-        return model.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from openslot.engine import times
 from openslot.engine.errors import InvalidValue
-from openslot.services.errors import ValidationFailed, validation_failed_from_pydantic
+from openslot.services.errors import ValidationFailed
+from openslot.services.validation import Lenient, validate
 
 MAX_GROUPS = 20
 MAX_MEMBERS_PER_GROUP = 100
@@ -22,11 +23,7 @@ MAX_BUFFER_MINUTES = 24 * 60
 MAX_RESULTS = 512
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Duration(_Body):
+class Duration(Lenient):
     hours: int | None = Field(default=None, ge=0, le=MAX_DURATION_MINUTES // 60)
     minutes: int | None = Field(default=None, ge=0, le=MAX_DURATION_MINUTES)
 
@@ -48,21 +45,21 @@ class BufferSide(Duration):
     maximum: Duration | None = None
 
 
-class Buffer(_Body):
+class Buffer(Lenient):
     before: BufferSide | None = None
     after: BufferSide | None = None
 
 
-class Period(_Body):
+class Period(Lenient):
     start: str | dict[str, Any]
     end: str | dict[str, Any]
 
 
-class QuerySlot(_Body):
+class QuerySlot(Lenient):
     start: str | dict[str, Any]
 
 
-class MemberBody(_Body):
+class MemberBody(Lenient):
     sub: str = Field(min_length=1, max_length=64)
     calendar_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
     available_periods: list[Period] | None = Field(default=None, min_length=1, max_length=MAX_QUERY_PERIODS)
@@ -71,7 +68,7 @@ class MemberBody(_Body):
     only_managed_events: bool = False
 
 
-class GroupBody(_Body):
+class GroupBody(Lenient):
     members: list[MemberBody] = Field(min_length=1, max_length=MAX_MEMBERS_PER_GROUP)
     required: Literal["all"] | int = "all"
 
@@ -91,7 +88,7 @@ class GroupBody(_Body):
         return value
 
 
-class AvailabilityBody(_Body):
+class AvailabilityBody(Lenient):
     participants: list[GroupBody] = Field(min_length=1, max_length=MAX_GROUPS)
     required_duration: Duration
     query_periods: list[Period] | None = Field(default=None, min_length=1, max_length=MAX_QUERY_PERIODS)
@@ -131,10 +128,7 @@ def parse_periods(periods: list[Period], field: str) -> list[tuple[int, int]]:
 
 
 def parse_body(params: dict[str, Any]) -> AvailabilityBody:
-    try:
-        body = AvailabilityBody.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc
+    body = validate(AvailabilityBody, params)
     if body.query_periods is None and body.available_periods is None and body.query_slots is None:
         raise ValidationFailed.single("query_periods", "required", "query_periods must be specified")
     subs = [member.sub for group in body.participants for member in group.members]
@@ -155,7 +149,7 @@ MAX_SEQUENCE_STEPS = 10
 DEFAULT_SEQUENCES = 20
 
 
-class SequenceStepBody(_Body):
+class SequenceStepBody(Lenient):
     sequence_id: str | int
     ordinal: int | None = None
     participants: list[GroupBody] = Field(min_length=1, max_length=MAX_GROUPS)
@@ -171,7 +165,7 @@ class SequenceStepBody(_Body):
         return [value] if isinstance(value, dict) else value
 
 
-class SequencedBody(_Body):
+class SequencedBody(Lenient):
     sequence: list[SequenceStepBody] = Field(min_length=1, max_length=MAX_SEQUENCE_STEPS)
     query_periods: list[Period] | None = Field(default=None, min_length=1, max_length=MAX_QUERY_PERIODS)
     available_periods: list[Period] | None = Field(default=None, min_length=1, max_length=MAX_QUERY_PERIODS)
@@ -179,10 +173,7 @@ class SequencedBody(_Body):
 
 
 def parse_sequenced_body(params: dict[str, Any]) -> SequencedBody:
-    try:
-        body = SequencedBody.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc
+    body = validate(SequencedBody, params)
     if body.query_periods is None and body.available_periods is None:
         raise ValidationFailed.single("query_periods", "required", "query_periods must be specified")
     ids = [str(step.sequence_id) for step in body.sequence]

@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import delete, select
 
-from openslot.engine import times
 from openslot.services.context import Caller, ServiceContext
-from openslot.services.errors import NotFound, ValidationFailed, validation_failed_from_pydantic
+from openslot.services.errors import NotFound, ValidationFailed
+from openslot.services.validation import Lenient, TzId, validate
 from openslot.store import repos
 from openslot.store.models import AvailabilityRule
 
@@ -22,8 +22,7 @@ MAX_RULE_CALENDARS = 100
 Day = Literal["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
 
 
-class WeeklyPeriod(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class WeeklyPeriod(Lenient):
     day: Day
     start_time: str
     end_time: str
@@ -42,24 +41,17 @@ class WeeklyPeriod(BaseModel):
         return self
 
 
-class RuleBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class RuleBody(Lenient):
     availability_rule_id: str = Field(min_length=1, max_length=64, pattern=ASCII_ID)
-    tzid: str
+    tzid: TzId
     calendar_ids: list[str] | None = Field(default=None, min_length=1, max_length=MAX_RULE_CALENDARS)
     weekly_periods: list[WeeklyPeriod] = Field(max_length=MAX_WEEKLY_PERIODS)
-
-    @field_validator("tzid")
-    @classmethod
-    def _tzid(cls, value: str) -> str:
-        times.zone(value)
-        return value
 
 
 @dataclass(frozen=True)
 class RuleView:
     availability_rule_id: str
-    tzid: str
+    tzid: TzId
     calendar_ids: list[str] | None
     weekly_periods: list[dict[str, str]]
 
@@ -74,10 +66,7 @@ def _view(rule: AvailabilityRule) -> RuleView:
 
 
 def upsert_rule(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> RuleView:
-    try:
-        body = RuleBody.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc
+    body = validate(RuleBody, params)
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         if body.calendar_ids is not None:

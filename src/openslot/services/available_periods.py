@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -14,46 +14,31 @@ from openslot.engine import times
 from openslot.engine.errors import InvalidValue
 from openslot.services import paging
 from openslot.services.context import Caller, ServiceContext
-from openslot.services.errors import ValidationFailed, validation_failed_from_pydantic
+from openslot.services.errors import ValidationFailed
+from openslot.services.validation import Lenient, TzId, validate
 from openslot.store.models import AvailablePeriod
 
 ASCII_ID = r"^[\x21-\x7e]+$"
 MAX_PERIOD_SECONDS = 366 * 86400
 
 
-class PeriodBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class PeriodBody(Lenient):
     available_period_id: str = Field(min_length=1, max_length=64, pattern=ASCII_ID)
     start: str | dict[str, Any]
     end: str | dict[str, Any]
-    tzid: str = "Etc/UTC"
-
-    @field_validator("tzid")
-    @classmethod
-    def _tzid(cls, value: str) -> str:
-        times.zone(value)
-        return value
+    tzid: TzId = "Etc/UTC"
 
 
-class DeleteBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class DeleteBody(Lenient):
     available_period_id: str | None = Field(default=None, min_length=1, max_length=64)
     delete_all: bool | None = None
 
 
-class ReadQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    tzid: str | None = None
+class ReadQuery(Lenient):
+    tzid: TzId | None = None
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
     localized_times: bool = False
-
-    @field_validator("tzid")
-    @classmethod
-    def _tzid(cls, value: str | None) -> str | None:
-        if value is not None:
-            times.zone(value)
-        return value
 
 
 @dataclass(frozen=True)
@@ -74,13 +59,6 @@ class PeriodPage:
     localized_times: bool
 
 
-def _validate(model: type[BaseModel], params: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc
-
-
 def _instant(value: str | dict[str, Any], field: str, tzid: str) -> times.EventTime:
     try:
         parsed = times.parse_event_time(value, tzid)
@@ -92,7 +70,7 @@ def _instant(value: str | dict[str, Any], field: str, tzid: str) -> times.EventT
 
 
 def upsert_period_in(session: Session, ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> None:
-    body: PeriodBody = _validate(PeriodBody, params)
+    body: PeriodBody = validate(PeriodBody, params)
     start = _instant(body.start, "start", body.tzid)
     end = _instant(body.end, "end", body.tzid)
     start_at, end_at = start.value, end.value
@@ -124,7 +102,7 @@ def upsert_period(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -
 
 
 def delete_periods_in(session: Session, caller: Caller, params: dict[str, Any]) -> None:
-    body: DeleteBody = _validate(DeleteBody, params)
+    body: DeleteBody = validate(DeleteBody, params)
     if body.available_period_id is not None and body.delete_all is not None:
         raise ValidationFailed.single(
             "delete_all", "invalid", "give available_period_id or delete_all, not both"
@@ -230,7 +208,7 @@ def _page(
 
 
 def read_periods(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> PeriodPage:
-    query: ReadQuery = _validate(ReadQuery, params)
+    query: ReadQuery = validate(ReadQuery, params)
     lower, upper = _bounds(query)
     state = {
         "from": lower.isoformat() if lower else None,

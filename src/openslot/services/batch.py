@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from openslot.services import available_periods, events, scopes
 from openslot.services.context import Caller, ServiceContext
@@ -20,22 +20,20 @@ from openslot.services.errors import (
     NotFound,
     ServiceError,
     ValidationFailed,
-    validation_failed_from_pydantic,
 )
+from openslot.services.validation import Lenient, validate
 
 MAX_ENTRIES = 50
 EVENTS_PATH = re.compile(r"^/v1/calendars/([^/]+)/events$")
 
 
-class Entry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class Entry(Lenient):
     method: str = Field(min_length=1)
     relative_url: str = Field(min_length=1, max_length=2048)
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class BatchBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class BatchBody(Lenient):
     batch: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ENTRIES)
 
 
@@ -71,11 +69,7 @@ def _operation(ctx: ServiceContext, caller: Caller, entry: Entry) -> Operation:
 
 def run_entry(ctx: ServiceContext, caller: Caller, raw: dict[str, Any]) -> ServiceError | None:
     try:
-        try:
-            entry = Entry.model_validate(raw)
-        except ValidationError as exc:
-            raise validation_failed_from_pydantic(list(exc.errors())) from exc
-        _operation(ctx, caller, entry)()
+        _operation(ctx, caller, validate(Entry, raw))()
     except ServiceError as exc:
         return exc
     return None
@@ -83,8 +77,5 @@ def run_entry(ctx: ServiceContext, caller: Caller, raw: dict[str, Any]) -> Servi
 
 def run_batch(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> list[ServiceError | None]:
     """One result per entry, in order: None where the entry succeeded, else its error."""
-    try:
-        body = BatchBody.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc
+    body = validate(BatchBody, params)
     return [run_entry(ctx, caller, raw) for raw in body.batch]

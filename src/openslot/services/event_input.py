@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from openslot.engine import times
 from openslot.engine.errors import InvalidValue
-from openslot.services.errors import ValidationFailed, validation_failed_from_pydantic
+from openslot.services.errors import ValidationFailed
+from openslot.services.validation import Lenient, TzId, validate
 
 MAX_EVENT_ID = 256
 MAX_SUMMARY = 1024
@@ -23,21 +24,17 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COLOR = r"^#[0-9A-Fa-f]{6}$"
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Location(_Lenient):
+class Location(Lenient):
     description: str | None = Field(default=None, max_length=1024)
     lat: str | float | None = None
     long: str | float | None = None
 
 
-class Reminder(_Lenient):
+class Reminder(Lenient):
     minutes: int = Field(ge=0, le=MAX_REMINDER_MINUTES)
 
 
-class Attendee(_Lenient):
+class Attendee(Lenient):
     email: str = Field(max_length=320)
     display_name: str | None = Field(default=None, max_length=256)
 
@@ -49,25 +46,25 @@ class Attendee(_Lenient):
         return value
 
 
-class Attendees(_Lenient):
+class Attendees(Lenient):
     invite: list[Attendee] = Field(default_factory=list, max_length=MAX_ATTENDEES)
     reject: list[Attendee] = Field(default_factory=list, max_length=MAX_ATTENDEES)
     remove: list[Attendee] = Field(default_factory=list, max_length=MAX_ATTENDEES)
 
 
-class Conferencing(_Lenient):
+class Conferencing(Lenient):
     profile_id: str = Field(min_length=1, max_length=64)
     provider_description: str | None = Field(default=None, max_length=256)
     join_url: str | None = Field(default=None, max_length=2048)
 
 
-class EventBody(_Lenient):
+class EventBody(Lenient):
     event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY)
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
     start: str | dict[str, Any]
     end: str | dict[str, Any]
-    tzid: str = "Etc/UTC"
+    tzid: TzId = "Etc/UTC"
     location: Location | None = None
     url: str | None = Field(default=None, max_length=2048)
     transparency: Literal["opaque", "transparent"] = "opaque"
@@ -81,12 +78,6 @@ class EventBody(_Lenient):
     attendees: Attendees | None = None
     event_private: bool = False
     conferencing: Conferencing | None = None
-
-    @field_validator("tzid")
-    @classmethod
-    def _tzid(cls, value: str) -> str:
-        times.zone(value)
-        return value
 
 
 @dataclass(frozen=True)
@@ -112,10 +103,7 @@ def date_as_instant(day: date) -> datetime:
 
 def parse_event(params: dict[str, Any]) -> EventInput:
     """The validated event, or ``ValidationFailed`` naming every bad field at once."""
-    try:
-        body = EventBody.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc
+    body = validate(EventBody, params)
     errors: dict[str, list[tuple[str, str]]] = {}
     parsed: dict[str, times.EventTime] = {}
     for name in ("start", "end"):

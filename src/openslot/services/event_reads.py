@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field
 
 from openslot.engine import times
 from openslot.engine.errors import InvalidValue
 from openslot.services import paging, scopes
 from openslot.services.context import Caller, ServiceContext
-from openslot.services.errors import Forbidden, NotFound, ValidationFailed, validation_failed_from_pydantic
+from openslot.services.errors import Forbidden, NotFound, ValidationFailed
+from openslot.services.validation import Lenient, TzId, validate
 from openslot.store import repos
 from openslot.store.events import EventWindow, Managed, count_events, page_of_events
 from openslot.store.models import Event
@@ -24,10 +25,8 @@ DEFAULT_DAYS_AFTER = 201
 MAX_CALENDAR_IDS = 100
 
 
-class ReadQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    tzid: str
+class ReadQuery(Lenient):
+    tzid: TzId
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
     include_deleted: bool = False
@@ -38,12 +37,6 @@ class ReadQuery(BaseModel):
     include_geo: bool = False
     localized_times: bool = False
     calendar_ids: list[str] | None = Field(default=None, min_length=1, max_length=MAX_CALENDAR_IDS)
-
-    @field_validator("tzid")
-    @classmethod
-    def _tzid(cls, value: str) -> str:
-        times.zone(value)
-        return value
 
 
 @dataclass(frozen=True)
@@ -110,13 +103,6 @@ def _bound(
     if upper and local.replace(tzinfo=None) != datetime(day.year, day.month, day.day):
         day += timedelta(days=1)  # an all-day event on the day the window ends inside still overlaps it
     return parsed, _utc_midnight(day)
-
-
-def _parse(params: dict[str, Any]) -> ReadQuery:
-    try:
-        return ReadQuery.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc
 
 
 def _window(ctx: ServiceContext, caller: Caller, query: ReadQuery, *, busy_only: bool) -> EventWindow:
@@ -241,7 +227,7 @@ def _require_scope(caller: Caller, kind: str, window: EventWindow) -> None:
 def _first_page(
     ctx: ServiceContext, caller: Caller, kind: str, params: dict[str, Any], convert: Any
 ) -> Page[Any]:
-    query = _parse(params)
+    query = validate(ReadQuery, params)
     window = _window(ctx, caller, query, busy_only=kind == "free_busy")
     _require_scope(caller, kind, window)
     state = {"window": _window_to_json(window), "localized": query.localized_times, "geo": query.include_geo}

@@ -5,35 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openslot.services.context import Caller, ServiceContext
-from openslot.services.errors import NotFound, ValidationFailed, validation_failed_from_pydantic
+from openslot.services.errors import NotFound, ValidationFailed
 from openslot.services.event_input import MAX_EVENT_ID, EventInput, parse_event
+from openslot.services.validation import Lenient, validate
 from openslot.store.events import managed_event
 from openslot.store.models import Calendar, Event, EventMove
 from openslot.store.types import hex_id
 
 
-class DeleteBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class DeleteBody(Lenient):
     event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID)
 
 
-class BulkDeleteBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class BulkDeleteBody(Lenient):
     delete_all: bool | None = None
     calendar_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
-
-
-def _validate(model: type[BaseModel], params: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(params)
-    except ValidationError as exc:
-        raise validation_failed_from_pydantic(list(exc.errors())) from exc
 
 
 # Constant statements: their compiled form is cached once; the values travel as parameters.
@@ -165,7 +157,7 @@ def upsert_event(ctx: ServiceContext, caller: Caller, calendar_id: str, params: 
 def delete_event_in(
     session: Session, ctx: ServiceContext, caller: Caller, calendar_id: str, params: dict[str, Any]
 ) -> None:
-    body = _validate(DeleteBody, params)
+    body = validate(DeleteBody, params)
     calendar = writable_calendar(session, caller, calendar_id)
     event = managed_event(session, calendar.id, caller.application_id, body.event_id)
     # Deleting an event that is not there (or already deleted) is done already.
@@ -181,7 +173,7 @@ def delete_event(ctx: ServiceContext, caller: Caller, calendar_id: str, params: 
 
 def bulk_delete(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> int:
     """Delete the application's own events everywhere or in some calendars; returns how many."""
-    body: BulkDeleteBody = _validate(BulkDeleteBody, params)
+    body = validate(BulkDeleteBody, params)
     if body.delete_all is not None and body.calendar_ids is not None:
         raise ValidationFailed.single("delete_all", "invalid", "give delete_all or calendar_ids, not both")
     if body.calendar_ids is None and body.delete_all is not True:

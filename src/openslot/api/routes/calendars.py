@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends
 
 from openslot.api import render
 from openslot.api.deps import Ctx, Params, UserCaller, require_scope
-from openslot.api.params import parse
 from openslot.api.responses import JSONResponse
 from openslot.api.schemas import CreateCalendarRequest
 from openslot.services import calendars, scopes
 from openslot.services.context import Caller
+from openslot.services.validation import validate
 
 router = APIRouter(tags=["calendars"])
 
@@ -27,6 +27,6 @@ def list_calendars(ctx: Ctx, caller: UserCaller) -> JSONResponse:
 
 @router.post("/v1/calendars")
 def create_calendar(ctx: Ctx, caller: CalendarCreator, params: Params) -> JSONResponse:
-    request = parse(CreateCalendarRequest, params)
+    request = validate(CreateCalendarRequest, params)
     created = calendars.create_calendar(ctx, caller, request.profile_id, request.name, request.color)
     return JSONResponse({"calendar": render.calendar(created)})

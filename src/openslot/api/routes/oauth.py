@@ -9,11 +9,11 @@ from fastapi.responses import Response
 
 from openslot.api import render
 from openslot.api.deps import BodyClient, Ctx, Params
-from openslot.api.params import Model, parse
 from openslot.api.responses import NO_STORE, JSONResponse
 from openslot.api.schemas import RevokeRequest, TokenRequest
 from openslot.services import authorization
 from openslot.services.errors import OAuthError, ValidationFailed
+from openslot.services.validation import Model, validate
 
 router = APIRouter(tags=["oauth"])
 
@@ -21,7 +21,7 @@ router = APIRouter(tags=["oauth"])
 def _oauth_parse(model: type[Model], params: dict[str, Any]) -> Model:
     """Parameter errors of the OAuth endpoints are RFC 6749 ``invalid_request``."""
     try:
-        return parse(model, params)
+        return validate(model, params)
     except ValidationFailed as exc:
         fields = ", ".join(exc.errors)
         raise OAuthError("invalid_request", f"invalid or missing parameters: {fields}") from exc
