@@ -54,6 +54,22 @@ def _issue_refresh_token(session: Session, grant_id: str, now: datetime) -> str:
     return token
 
 
+def _issued(
+    ctx: ServiceContext, session: Session, grant: Grant, account: Account, refresh_token: str, now: datetime
+) -> IssuedTokens:
+    """A new access token for the grant, returned with the refresh token the caller holds."""
+    return IssuedTokens(
+        access_token=_issue_access_token(ctx, session, grant.id, now),
+        refresh_token=refresh_token,
+        expires_in=ctx.access_token_ttl,
+        scope=grant.scope,
+        sub=account.id,
+        account_kind=account.kind,
+        application_calendar_id=account.application_calendar_id,
+        linking_profile=linking_profile(session, account.id),
+    )
+
+
 def application_calendar(ctx: ServiceContext, client: Client, application_calendar_id: str) -> IssuedTokens:
     """Create (first call) or find the application calendar, and issue it a fresh pair of tokens."""
     if len(application_calendar_id) > MAX_APPLICATION_CALENDAR_ID:
@@ -97,18 +113,8 @@ def _application_calendar(ctx: ServiceContext, client: Client, apc_id: str) -> I
             )
             session.add(grant)
             session.flush()
-        access = _issue_access_token(ctx, session, grant.id, now)
         refresh = _issue_refresh_token(session, grant.id, now)
-        return IssuedTokens(
-            access_token=access,
-            refresh_token=refresh,
-            expires_in=ctx.access_token_ttl,
-            scope=grant.scope,
-            sub=account.id,
-            account_kind=account.kind,
-            application_calendar_id=apc_id,
-            linking_profile=linking_profile(session, account.id),
-        )
+        return _issued(ctx, session, grant, account, refresh, now)
 
 
 def grant_access(ctx: ServiceContext, client: Client, account_id: str, scope: str) -> IssuedTokens:
@@ -129,16 +135,8 @@ def grant_access(ctx: ServiceContext, client: Client, account_id: str, scope: st
         )
         session.add(grant)
         session.flush()
-        return IssuedTokens(
-            access_token=_issue_access_token(ctx, session, grant.id, now),
-            refresh_token=_issue_refresh_token(session, grant.id, now),
-            expires_in=ctx.access_token_ttl,
-            scope=scope,
-            sub=account.id,
-            account_kind=account.kind,
-            application_calendar_id=account.application_calendar_id,
-            linking_profile=linking_profile(session, account.id),
-        )
+        refresh = _issue_refresh_token(session, grant.id, now)
+        return _issued(ctx, session, grant, account, refresh, now)
 
 
 def refresh(ctx: ServiceContext, client: Client, refresh_token: str | None) -> IssuedTokens:
@@ -161,17 +159,7 @@ def refresh(ctx: ServiceContext, client: Client, refresh_token: str | None) -> I
             raise OAuthError("invalid_grant", "the refresh token is not valid")
         account = session.get(Account, grant.account_id)
         assert account is not None
-        access = _issue_access_token(ctx, session, grant.id, now)
-        return IssuedTokens(
-            access_token=access,
-            refresh_token=refresh_token,
-            expires_in=ctx.access_token_ttl,
-            scope=grant.scope,
-            sub=account.id,
-            account_kind=account.kind,
-            application_calendar_id=account.application_calendar_id,
-            linking_profile=linking_profile(session, account.id),
-        )
+        return _issued(ctx, session, grant, account, refresh_token, now)
 
 
 def revoke(ctx: ServiceContext, client: Client, token: str | None, sub: str | None) -> None:
