@@ -14,7 +14,7 @@ from openslot.api.params import request_params
 from openslot.api.ratelimit import RateLimiter
 from openslot.services import applications, authorization
 from openslot.services.context import Caller, Client, ServiceContext
-from openslot.services.errors import Forbidden, Unauthorized
+from openslot.services.errors import Forbidden, OAuthError, Unauthorized
 
 
 async def service_context(request: Request) -> ServiceContext:
@@ -81,7 +81,10 @@ def application_or_caller(request: Request, ctx: Ctx, params: Params) -> Client 
     """Endpoints that take an API key or a user's token (reference §1.2): body credentials first,
     then the bearer value as a client secret, then as an access token."""
     if params.get("client_id") and params.get("client_secret"):
-        return body_client(request, ctx, params)
+        try:
+            return body_client(request, ctx, params)
+        except OAuthError as exc:
+            raise Unauthorized(exc.description) from exc
     token = bearer_value(request)
     if token is None:
         raise Unauthorized("an API key or access token is required")

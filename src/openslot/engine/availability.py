@@ -109,9 +109,8 @@ def _participants(
     instant_ranges: Sequence[tuple[int, int]], members: Sequence[tuple[str, IntervalSet]]
 ) -> tuple[str, ...]:
     """Members able to attend at some start in the given ranges of valid starts."""
-    return tuple(
-        sub for sub, starts in members if any(starts.overlaps(low, high) for low, high in instant_ranges)
-    )
+    able = (sub for sub, starts in members if any(starts.overlaps(low, high) for low, high in instant_ranges))
+    return tuple(dict.fromkeys(able))
 
 
 def _aligned(valid: IntervalSet, step: int) -> IntervalSet:
@@ -203,8 +202,8 @@ def valid_starts(query: AvailabilityQuery) -> tuple[IntervalSet, MemberStarts]:
 
 
 def attendees(members: MemberStarts, start: int) -> tuple[str, ...]:
-    """The members able to attend a meeting starting at ``start``."""
-    return tuple(sub for sub, starts in members if _contains(starts, start))
+    """The members able to attend a meeting starting at ``start``, each named once."""
+    return tuple(dict.fromkeys(sub for sub, starts in members if _contains(starts, start)))
 
 
 def solve(query: AvailabilityQuery) -> list[Available]:

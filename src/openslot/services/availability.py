@@ -173,7 +173,7 @@ def _window(body: AvailabilityBody) -> tuple[IntervalSet, tuple[int, ...] | None
     duration = body.required_duration.seconds
     if body.query_slots is not None:
         starts = tuple(int(instant(slot.start, "query_slots").timestamp()) for slot in body.query_slots)
-        return IntervalSet((s, s + duration) for s in starts), starts
+        return _span_checked([(s, s + duration) for s in starts], "query_slots"), starts
     field = "query_periods" if body.query_periods is not None else "available_periods"
     return _span_checked(
         parse_periods(body.query_periods or body.available_periods or [], field), field

@@ -33,6 +33,8 @@ class Duration(Lenient):
             raise ValueError("hours or minutes must be specified")
         if self.hours is not None and self.minutes is not None and self.minutes >= 60:
             raise ValueError("minutes must be below 60 when hours are given")
+        if self.seconds > MAX_DURATION_MINUTES * 60:
+            raise InvalidValue("errors.out_of_range", f"must be at most {MAX_DURATION_MINUTES // 60} hours")
         return self
 
     @property
