@@ -88,6 +88,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     click.echo(f"  client_secret {demo.client_secret}")
     sys.stdout.flush()
     if settings.workers > 1:
+        if settings.effective_database_url.startswith("sqlite"):
+            click.echo(
+                "Warning: several processes share one SQLite writer and queue on its lock; "
+                "use PostgreSQL (OPENSLOT_DATABASE_URL) for more than one worker.",
+                err=True,
+            )
         ctx.db.dispose()
         # Worker processes build their own settings from the environment: hand them ours.
         os.environ.update(

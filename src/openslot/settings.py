@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     tombstone_retention_days: int = Field(
         default=30, ge=1, le=3650, description="Days a deleted event stays readable with include_deleted."
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL pool size.")
+    db_pool_size: int = Field(
+        default=20, ge=1, le=200, description="Database connections and request threads per process."
+    )
     log_level: str = Field(default="info", description="Log level of the server.")
 
     @field_validator("base_url")

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from openslot import __version__
@@ -48,6 +49,8 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # One request thread per pooled connection: more threads would only wait for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         yield
         ctx.db.dispose()
 

@@ -15,7 +15,14 @@ from openslot.services.context import Caller, ServiceContext
 from openslot.services.errors import Forbidden, NotFound, ValidationFailed
 from openslot.services.validation import Lenient, TzId, validate
 from openslot.store import repos
-from openslot.store.events import EventWindow, Managed, count_events, page_of_events
+from openslot.store.events import (
+    FREE_BUSY_COLUMNS,
+    EventWindow,
+    Managed,
+    count_events,
+    longest_event,
+    page_of_events,
+)
 from openslot.store.models import Event
 
 T = TypeVar("T")
@@ -123,13 +130,14 @@ def _window(ctx: ServiceContext, caller: Caller, query: ReadQuery, *, busy_only:
             raise ValidationFailed.single("last_modified", "invalid", exc.description) from exc
     with ctx.db.read() as session:
         own = [c.id for c in repos.calendars_of(session, caller.account_id)]
-    if query.calendar_ids is not None:
-        unknown = set(query.calendar_ids) - set(own)
-        if unknown:
-            raise NotFound("calendar not found")
-        calendar_ids = tuple(dict.fromkeys(query.calendar_ids))
-    else:
-        calendar_ids = tuple(own)
+        if query.calendar_ids is not None:
+            unknown = set(query.calendar_ids) - set(own)
+            if unknown:
+                raise NotFound("calendar not found")
+            calendar_ids = tuple(dict.fromkeys(query.calendar_ids))
+        else:
+            calendar_ids = tuple(own)
+        max_span = longest_event(session, calendar_ids)
     managed: Managed = "only" if query.only_managed else "include" if query.include_managed else "exclude"
     explicit_window = query.from_ is not None or query.to is not None
     return EventWindow(
@@ -146,6 +154,7 @@ def _window(ctx: ServiceContext, caller: Caller, query: ReadQuery, *, busy_only:
         include_moved=query.include_moved,
         last_modified=last_modified,
         busy_only=busy_only,
+        max_span=max_span,
     )
 
 
@@ -162,6 +171,7 @@ def _window_to_json(window: EventWindow) -> dict[str, Any]:
         "include_moved": window.include_moved,
         "last_modified": window.last_modified.isoformat() if window.last_modified else None,
         "busy_only": window.busy_only,
+        "max_span": window.max_span,
     }
 
 
@@ -180,10 +190,11 @@ def _window_from_json(caller: Caller, data: dict[str, Any]) -> EventWindow:
         include_moved=data["include_moved"],
         last_modified=datetime.fromisoformat(data["last_modified"]) if data["last_modified"] else None,
         busy_only=data["busy_only"],
+        max_span=data["max_span"],
     )
 
 
-def _event_view(event: Event, caller: Caller) -> EventView:
+def _event_view(event: Any, caller: Caller) -> EventView:
     managed = event.application_id == caller.application_id
     return EventView(
         uid=event.uid,
@@ -204,7 +215,7 @@ def _event_view(event: Event, caller: Caller) -> EventView:
     )
 
 
-def _free_busy_view(event: Event, _caller: Caller) -> FreeBusyView:
+def _free_busy_view(event: Any, _caller: Caller) -> FreeBusyView:
     return FreeBusyView(
         calendar_id=event.calendar_id,
         start=_as_date(event.start_at) if event.all_day else event.start_at,
@@ -231,19 +242,25 @@ def _first_page(
     window = _window(ctx, caller, query, busy_only=kind == "free_busy")
     _require_scope(caller, kind, window)
     state = {"window": _window_to_json(window), "localized": query.localized_times, "geo": query.include_geo}
+    columns = FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
     with ctx.db.read() as session:
-        total = paging.total_pages(count_events(session, window))
-        rows = page_of_events(session, window, paging.PAGE_SIZE + 1)
+        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, columns=columns)
+        # Only a window with a second page needs counting.
+        total = paging.total_pages(count_events(session, window)) if len(rows) > paging.PAGE_SIZE else 1
         return _page(ctx, caller, kind, state, rows, 1, total, convert)
 
 
 def _next_page(ctx: ServiceContext, caller: Caller, kind: str, token: str, convert: Any) -> Page[Any]:
     state = paging.decode(ctx.secrets, caller, kind, token)
-    window = _window_from_json(caller, state.query["window"])
+    try:
+        window = _window_from_json(caller, state.query["window"])
+    except (KeyError, TypeError, ValueError) as exc:  # a token from an older release of the server
+        raise NotFound("no such page") from exc
     _require_scope(caller, kind, window)
     after = (datetime.fromisoformat(state.cursor[0]), state.cursor[1])
+    columns = FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
     with ctx.db.read() as session:
-        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, after)
+        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, after, columns)
         return _page(
             ctx, caller, kind, state.query, rows, state.page + 1, max(state.total, state.page + 1), convert
         )
@@ -254,7 +271,7 @@ def _page(
     caller: Caller,
     kind: str,
     state: dict[str, Any],
-    rows: list[Event],
+    rows: list[Any],
     current: int,
     total: int,
     convert: Any,

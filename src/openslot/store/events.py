@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from openslot.store.models import Calendar, Event, EventMove
@@ -37,6 +37,9 @@ class EventWindow:
     include_moved: bool = False
     last_modified: datetime | None = None
     busy_only: bool = False
+    # The longest event of these calendars (``Calendar.max_event_seconds``): how far before the window
+    # an overlapping event can start.
+    max_span: int = 0
 
 
 def _overlaps(window: EventWindow, start: Any, end: Any, all_day: Any) -> ColumnElement[bool]:
@@ -57,16 +60,10 @@ def _in_window(window: EventWindow, max_span: int) -> ColumnElement[bool]:
     return or_(current, Event.uid.in_(moved_here))
 
 
-def _conditions(session: Session, window: EventWindow) -> list[ColumnElement[bool]]:
-    max_span = (
-        session.scalar(
-            select(func.max(Calendar.max_event_seconds)).where(Calendar.id.in_(window.calendar_ids))
-        )
-        or 0
-    )
+def _conditions(window: EventWindow) -> list[ColumnElement[bool]]:
     mine = Event.application_id == window.application_id
     not_mine = or_(Event.application_id.is_(None), Event.application_id != window.application_id)
-    in_window = _in_window(window, int(max_span))
+    in_window = _in_window(window, window.max_span)
     conditions: list[ColumnElement[bool]] = [
         Event.account_id == window.account_id,
         Event.calendar_id.in_(window.calendar_ids),
@@ -91,20 +88,42 @@ def _conditions(session: Session, window: EventWindow) -> list[ColumnElement[boo
     return conditions
 
 
-def count_events(session: Session, window: EventWindow) -> int:
-    query = select(func.count()).select_from(Event).where(*_conditions(session, window))
+def longest_event(session: Session, calendar_ids: Sequence[str]) -> int:
+    query = select(func.max(Calendar.max_event_seconds)).where(Calendar.id.in_(calendar_ids))
     return int(session.scalar(query) or 0)
 
 
+def count_events(session: Session, window: EventWindow) -> int:
+    query = select(func.count()).select_from(Event).where(*_conditions(window))
+    return int(session.connection().execute(query).scalar() or 0)
+
+
+FREE_BUSY_COLUMNS = (
+    Event.uid,
+    Event.calendar_id,
+    Event.start_at,
+    Event.end_at,
+    Event.all_day,
+    Event.start_tzid,
+    Event.end_tzid,
+    Event.status,
+)
+
+
 def page_of_events(
-    session: Session, window: EventWindow, limit: int, after: tuple[datetime, str] | None = None
-) -> list[Event]:
-    query: Select[tuple[Event]] = select(Event).where(*_conditions(session, window))
+    session: Session,
+    window: EventWindow,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+    columns: Sequence[Any] = tuple(Event.__table__.c),
+) -> list[Any]:
+    """Rows (with the named columns) in start order, after the keyset cursor ``after``."""
+    query = select(*columns).where(*_conditions(window))
     if after is not None:
         start, uid = after
         query = query.where(or_(Event.start_at > start, and_(Event.start_at == start, Event.uid > uid)))
     query = query.order_by(Event.start_at, Event.uid).limit(limit)
-    return list(session.scalars(query))
+    return list(session.connection().execute(query))
 
 
 def managed_event(session: Session, calendar_id: str, application_id: str, event_id: str) -> Event | None:
