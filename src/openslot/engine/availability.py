@@ -14,7 +14,7 @@ Everything is integer epoch seconds; the caller turns events, rules and periods 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -105,49 +105,65 @@ def _contains(starts: IntervalSet, instant: int) -> bool:
     return index >= 0 and items[index][0] <= instant < items[index][1]
 
 
+def _can_start_in(starts: IntervalSet, low: int, high: int, step: int | None) -> bool:
+    """Whether ``starts`` holds a start in ``[low, high)`` (on the grid, when there is one)."""
+    return any(step is None or _align_up(a, step) < b for a, b in starts.clip(low, high))
+
+
 def _participants(
-    instant_ranges: Sequence[tuple[int, int]], members: Sequence[tuple[str, IntervalSet]]
+    start_ranges: Sequence[tuple[int, int]], members: Sequence[tuple[str, IntervalSet]], step: int | None
 ) -> tuple[str, ...]:
     """Members able to attend at some start in the given ranges of valid starts."""
-    able = (sub for sub, starts in members if any(starts.overlaps(low, high) for low, high in instant_ranges))
+    able = (
+        sub
+        for sub, starts in members
+        if any(_can_start_in(starts, low, high, step) for low, high in start_ranges)
+    )
     return tuple(dict.fromkeys(able))
 
 
-def _aligned(valid: IntervalSet, step: int) -> IntervalSet:
-    """Valid starts trimmed to the grid: each range keeps only its first to last aligned start."""
-    pieces = []
+def _placements(valid: IntervalSet, step: int | None, duration: int) -> Iterator[tuple[int, int, int, int]]:
+    """``(first start, past last start, period start, period end)`` for each run of placements.
+
+    Without a grid every start in a range is valid, so its placements cover one stretch of time.
+    On a grid only aligned starts count: while the step is no longer than the meeting their
+    placements still touch, but a longer step leaves gaps, and each start is a placement of its own.
+    """
     for low, high in valid:
-        first = _align_up(low, step)
-        last = (high - 1) // step * step
-        if first <= last:
-            pieces.append((first, last + 1))
-    return IntervalSet.from_sorted_disjoint(tuple(pieces))
+        if step is None:
+            yield low, high, low, high - 1 + duration
+            continue
+        first, last = _align_up(low, step), (high - 1) // step * step
+        if first > last:
+            continue
+        if step <= duration:
+            yield first, last + 1, first, last + duration
+        else:
+            for start in range(first, last + 1, step):
+                yield start, start + 1, start, start + duration
 
 
 def _periods(
     valid: IntervalSet, query: AvailabilityQuery, members: Sequence[tuple[str, IntervalSet]]
 ) -> list[Available]:
-    if query.start_interval:
-        valid = _aligned(valid, query.start_interval)
-    duration = query.duration
+    step = query.start_interval or None
     results: list[Available] = []
-    # Placements from two ranges of starts may overlap (different members of an N-of-M group);
-    # such periods are one period.
+    # Placements from two ranges of starts may overlap or touch (different members of an N-of-M
+    # group); such periods are one period.
     current: list[tuple[int, int]] = []
     period_start = period_end = 0
-    for low, high in valid:
-        start, end = low, high - 1 + duration
+    for low, high, start, end in _placements(valid, step, query.duration):
         if current and start <= period_end:
             period_end = max(period_end, end)
             current.append((low, high))
             continue
         if current:
-            results.append(Available(period_start, period_end, _participants(current, members)))
+            results.append(Available(period_start, period_end, _participants(current, members, step)))
             if len(results) >= query.max_results:
                 return results
         current, period_start, period_end = [(low, high)], start, end
     if current and len(results) < query.max_results:
-        results.append(Available(period_start, period_end, _participants(current, members)))
+        results.append(Available(period_start, period_end, _participants(current, members, step)))
     return results
 
 
