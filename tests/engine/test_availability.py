@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from hypothesis import Phase, given, settings, target
+from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 from openslot.engine.availability import (
@@ -163,8 +163,8 @@ def test_solver_matches_oracle(query: AvailabilityQuery) -> None:
     assert normalised(solve(query)) == normalised(expected)
 
 
-@settings(PROPERTY, derandomize=True, phases=[Phase.generate])
 @settings(PROPERTY)
+@given(queries(formats=[PERIODS], candidates=False))
 def test_periods_with_start_interval_match_oracle(query: AvailabilityQuery) -> None:
     assert normalised(solve(query)) == normalised(brute_solve(query))
 
