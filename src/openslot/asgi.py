@@ -1,12 +1,28 @@
-"""ASGI entry point for process managers: ``uvicorn --factory openslot.asgi:app_from_environment``."""
+"""Composition of the server: the app with, where configured, the webhook worker inside it.
+
+``uvicorn --factory openslot.asgi:app_from_environment`` serves it under a process manager.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from openslot.api.app import create_app
+from openslot.api.app import build_context, create_app
+from openslot.integrations.webhooks import WebhookSender
+from openslot.jobs.worker import BackgroundWorker, DeliveryWorker
+from openslot.services.context import ServiceContext
 from openslot.settings import Settings
 
 
+def delivery_worker(settings: Settings, ctx: ServiceContext) -> DeliveryWorker:
+    return DeliveryWorker(ctx, WebhookSender(ctx.callbacks, timeout=settings.webhook_timeout))
+
+
+def server_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI:
+    ctx = ctx or build_context(settings)
+    background = [BackgroundWorker(delivery_worker(settings, ctx))] if settings.embedded_worker else []
+    return create_app(settings, ctx, background)
+
+
 def app_from_environment() -> FastAPI:
-    return create_app(Settings().with_secret_key())
+    return server_app(Settings().with_secret_key())

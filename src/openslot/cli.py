@@ -70,7 +70,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Apply migrations and serve the API."""
     import uvicorn
 
-    from openslot.api.app import create_app
+    from openslot.asgi import server_app
     from openslot.services.applications import ensure_demo_application
     from openslot.services.maintenance import purge as run_purge
     from openslot.store.migrate import upgrade
@@ -113,11 +113,80 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         )
     else:
         uvicorn.run(
-            create_app(settings, ctx),
+            server_app(settings, ctx),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
         )
+
+
+@main.command()
+@click.option("--concurrency", default=16, show_default=True, help="Deliveries in flight at once.")
+def worker(concurrency: int) -> None:
+    """Deliver push notifications (for PostgreSQL deployments; SQLite's `serve` embeds one)."""
+    import signal
+    import threading
+
+    from openslot.asgi import delivery_worker
+    from openslot.jobs.listener import listen
+    from openslot.store.migrate import upgrade
+
+    settings = _settings()
+    ctx = _context(settings)
+    upgrade(ctx.db.engine)
+    runner = delivery_worker(settings, ctx)
+    runner.concurrency = concurrency
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: (stop.set(), runner.wake()))
+    if ctx.db.engine.dialect.name == "postgresql":
+        url = settings.effective_database_url
+        threading.Thread(target=listen, args=(url, runner.wake, stop), daemon=True).start()
+    ctx.db.after_outbox_commit.append(runner.wake)
+    click.echo(f"Openslot worker delivering push notifications ({concurrency} at a time)")
+    try:
+        runner.run(stop)
+    finally:
+        runner.sender.close()
+        ctx.db.dispose()
+
+
+@main.group()
+def channels() -> None:
+    """Inspect push notification channels."""
+
+
+@channels.command("deliveries")
+@click.argument("channel_id")
+@click.option("--limit", default=50, show_default=True, help="Most recent attempts to show.")
+def channel_deliveries(channel_id: str, limit: int) -> None:
+    """Every recorded delivery attempt of a channel, newest first."""
+    from openslot.services.channels import deliveries
+    from openslot.services.errors import NotFound
+
+    settings = _settings()
+    ctx = _context(settings)
+    try:
+        channel, attempts = deliveries(ctx, channel_id, limit)
+    except NotFound as exc:
+        raise click.ClickException(f"no channel {channel_id}") from exc
+    finally:
+        ctx.db.dispose()
+    state = f"closed ({channel.closed_reason})" if channel.closed_at else "open"
+    table = Table(title=f"Deliveries of {channel_id} to {channel.callback_url} — {state}")
+    for column in ("attempted", "job", "attempt", "outcome", "status", "ms", "detail"):
+        table.add_column(column)
+    for row in attempts:
+        table.add_row(
+            row.attempted_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+            str(row.job_id),
+            str(row.attempt),
+            row.outcome,
+            str(row.status_code or ""),
+            str(row.duration_ms),
+            row.detail or "",
+        )
+    Console().print(table)
 
 
 @main.group()

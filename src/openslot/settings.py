@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     tombstone_retention_days: int = Field(
         default=30, ge=1, le=3650, description="Days a deleted event stays readable with include_deleted."
     )
+    callback_allow_subnets: str = Field(
+        default="",
+        description="Comma-separated subnets callbacks may reach although private (e.g. 127.0.0.0/8).",
+    )
+    webhook_timeout: float = Field(default=15.0, gt=0, le=120, description="Seconds per delivery attempt.")
+    webhook_failure_horizon_hours: int = Field(
+        default=120, ge=1, le=24 * 30, description="Hours of continuous failure before a channel is closed."
+    )
+    worker: Literal["auto", "embedded", "off"] = Field(
+        default="auto",
+        description="Deliver webhooks inside `serve`; auto: on SQLite only (else run `openslot worker`).",
+    )
     db_pool_size: int = Field(
         default=20, ge=1, le=200, description="Database connections and request threads per process."
     )
@@ -68,6 +80,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'openslot.db').resolve()}"
+
+    @property
+    def allowed_callback_subnets(self) -> list[str]:
+        return [net.strip() for net in self.callback_allow_subnets.split(",") if net.strip()]
+
+    @property
+    def embedded_worker(self) -> bool:
+        if self.worker == "auto":
+            return self.effective_database_url.startswith("sqlite")
+        return self.worker == "embedded"
 
     @property
     def effective_base_url(self) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 import anyio
 from fastapi import FastAPI
@@ -20,10 +21,12 @@ from openslot.api.routes import (
     availability_data,
     batch,
     calendars,
+    channels,
     events,
     identity,
     oauth,
 )
+from openslot.integrations.callbacks import CallbackGuard
 from openslot.integrations.clock import Clock, SystemClock
 from openslot.services.context import ServiceContext
 from openslot.services.credentials import SecretBox
@@ -40,10 +43,22 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
         secrets=SecretBox(settings.secret_key.get_secret_value()),
         clock=clock or SystemClock(),
         access_token_ttl=settings.access_token_ttl,
+        callbacks=CallbackGuard(settings.allowed_callback_subnets),
+        webhook_failure_horizon=settings.webhook_failure_horizon_hours * 3600,
     )
 
 
-def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI:
+class Background(Protocol):
+    """Work that lives as long as the app, such as the embedded delivery worker."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def create_app(
+    settings: Settings, ctx: ServiceContext | None = None, background: Sequence[Background] = ()
+) -> FastAPI:
     """The app; ``ctx`` lets tests share a context (and its clock) with the app they drive."""
     ctx = ctx or build_context(settings)
 
@@ -51,7 +66,11 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # One request thread per pooled connection: more threads would only wait for a connection.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        for task in background:
+            task.start()
         yield
+        for task in background:
+            await anyio.to_thread.run_sync(task.stop)
         ctx.db.dispose()
 
     app = FastAPI(
@@ -79,6 +98,7 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         availability_data,
         availability,
         batch,
+        channels,
     ):
         app.include_router(module.router)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from openslot.integrations.callbacks import CallbackGuard
 from openslot.integrations.clock import Clock
 from openslot.services.credentials import SecretBox
 from openslot.store.uow import Database
@@ -15,6 +16,8 @@ class ServiceContext:
     secrets: SecretBox
     clock: Clock
     access_token_ttl: int = 3600
+    callbacks: CallbackGuard = field(default_factory=CallbackGuard)
+    webhook_failure_horizon: int = 120 * 3600
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from openslot.services.channels import record_change
 from openslot.services.context import Caller, ServiceContext
 from openslot.services.errors import NotFound, ValidationFailed
 from openslot.services.event_input import MAX_EVENT_ID, EventInput, parse_event
@@ -133,6 +134,7 @@ def upsert_event_in(
             )
         details = _merged_details(existing.details or {}, data)
         connection.execute(UPDATE_EVENT, {"match_uid": existing.uid, "details": details, **fields})
+    record_change(session, ctx, caller.account_id, [calendar.id], caller.application_id)
     span = int((data.end - data.start).total_seconds())
     if span > calendar.max_event_seconds:
         # Atomic, so concurrent writers to one calendar only ever raise the bound.
@@ -164,6 +166,7 @@ def delete_event_in(
     if event is not None and not event.deleted:
         event.deleted = True
         event.updated_at = ctx.clock.now()
+        record_change(session, ctx, caller.account_id, [calendar.id], caller.application_id)
 
 
 def delete_event(ctx: ServiceContext, caller: Caller, calendar_id: str, params: dict[str, Any]) -> None:
@@ -197,8 +200,12 @@ def bulk_delete(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> 
             if owned != set(body.calendar_ids):
                 raise NotFound("calendar not found")
             query = query.where(Event.calendar_id.in_(owned))
-        result = session.execute(query.values(deleted=True, updated_at=now))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        changed = list(
+            session.scalars(query.values(deleted=True, updated_at=now).returning(Event.calendar_id))
+        )
+        if changed:
+            record_change(session, ctx, caller.account_id, set(changed), caller.application_id)
+        return len(changed)
 
 
 def purge_tombstones(ctx: ServiceContext, older_than: datetime) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from openslot.store.types import UTCDateTime
@@ -183,3 +183,71 @@ class EventMove(Base):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     all_day: Mapped[bool] = mapped_column(Boolean)
     moved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Channel(Base):
+    """A push notification channel: where to POST, and which changes to report."""
+
+    __tablename__ = "channels"
+    __table_args__ = (Index("ix_channels_account", "account_id", "closed_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    callback_url: Mapped[str] = mapped_column(String(2048))
+    only_managed: Mapped[bool] = mapped_column(Boolean, default=False)
+    calendar_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class NotificationJob(Base):
+    """The outbox: a notification to deliver, written in the transaction of the change it reports.
+
+    At most one ``pending`` change job exists per channel (a partial unique index): later changes
+    are already covered by its ``changes_since``. A job being delivered is ``delivering`` with a
+    lease; one whose lease ran out is taken again.
+    """
+
+    __tablename__ = "notification_jobs"
+    __table_args__ = (
+        Index("ix_notification_jobs_due", "state", "due_at"),
+        Index(
+            "uq_notification_jobs_pending_change",
+            "channel_id",
+            unique=True,
+            sqlite_where=text("state = 'pending' AND kind = 'change'"),
+            postgresql_where=text("state = 'pending' AND kind = 'change'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    changes_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    webhook_id: Mapped[str] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """One delivery attempt. Never holds anything the receiver sent back but its status code."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_channel", "channel_id", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("notification_jobs.id"), index=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(500))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -24,6 +24,8 @@ class Database:
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
         self._write = sessionmaker(bind=engine, expire_on_commit=False)
+        # Called after a transaction that queued notifications commits (wakes an in-process worker).
+        self.after_outbox_commit: list[Callable[[], None]] = []
         # Reads on PostgreSQL run in autocommit: a read-committed transaction gives each statement a
         # fresh snapshot anyway, and BEGIN/COMMIT would add two round trips to every request.
         read_options: dict[str, Any] = {READONLY_OPTION: True}
@@ -33,8 +35,12 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self._write_lock, self._write() as session, session.begin():
-            yield session
+        with self._write_lock, self._write() as session:
+            with session.begin():
+                yield session
+            if session.info.pop("outbox_written", False):
+                for hook in self.after_outbox_commit:
+                    hook()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
