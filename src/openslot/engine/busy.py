@@ -43,3 +43,15 @@ def busy_intervals(events: Iterable[BusyEvent], all_day_tzid: str = "Etc/UTC") -
         else:
             pieces.append((event.start, event.end))
     return IntervalSet(pieces)
+
+
+def busy_from_spans(
+    timed: Iterable[tuple[int, int]], all_day: Iterable[tuple[int, int]] = (), all_day_tzid: str = "Etc/UTC"
+) -> IntervalSet:
+    """Busy time from blocking events already reduced to epoch-second spans (the fast path).
+
+    ``all_day`` spans are UTC midnights of their dates, read as days in ``all_day_tzid``.
+    """
+    pieces = list(timed)
+    pieces.extend((_day_start(start, all_day_tzid), _day_start(end, all_day_tzid)) for start, end in all_day)
+    return IntervalSet(pieces)

@@ -18,7 +18,7 @@ from openslot.engine.availability import (
     ResponseFormat,
     solve,
 )
-from openslot.engine.busy import BusyEvent, busy_intervals
+from openslot.engine.busy import busy_from_spans
 from openslot.engine.intervals import IntervalSet, union_all
 from openslot.engine.rules import WeeklyPeriod, weekly_intervals
 from openslot.engine.sequences import SequenceStep, solve_sequences
@@ -147,13 +147,17 @@ def _member_calendars(loaded: _Loaded, member: MemberBody, rules: Sequence[Avail
 def _member(loaded: _Loaded, application_id: str, member: MemberBody, lo: int, hi: int) -> Member:
     account = loaded.accounts[member.sub]
     rules = _member_rules(loaded, member)
-    events = (
-        BusyEvent(int(r.start_at.timestamp()), int(r.end_at.timestamp()), r.all_day, False, r.status)
+    rows = [
+        r
         for calendar_id in _member_calendars(loaded, member, rules)
         for r in loaded.busy.get(calendar_id, ())
         if not member.only_managed_events or r.application_id == application_id
+    ]
+    busy = busy_from_spans(
+        [(r.start, r.end) for r in rows if not r.all_day],
+        [(r.start, r.end) for r in rows if r.all_day],
+        account.default_tzid,
     )
-    busy = busy_intervals(events, account.default_tzid)
     available: IntervalSet | None = None
     if member.managed_availability or member.availability_rule_ids is not None:
         pieces = [

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from openslot.store.models import Calendar, Event, EventMove
+from openslot.store.types import epoch_seconds
 
 Managed = Literal["exclude", "include", "only"]
 
@@ -123,7 +124,7 @@ def page_of_events(
         start, uid = after
         query = query.where(or_(Event.start_at > start, and_(Event.start_at == start, Event.uid > uid)))
     query = query.order_by(Event.start_at, Event.uid).limit(limit)
-    return list(session.connection().execute(query))
+    return list(session.connection().execute(query).all())
 
 
 def managed_event(session: Session, calendar_id: str, application_id: str, event_id: str) -> Event | None:
@@ -144,8 +145,8 @@ def busy_events(
 ) -> list[Any]:
     """Blocking events of the calendars overlapping ``[start, end)``, widened by a day for all-day ones.
 
-    Rows of ``(calendar_id, application_id, start_at, end_at, all_day, status)``; transparent,
-    cancelled and deleted events are left out here already.
+    Rows of ``(calendar_id, application_id, start, end, all_day, status)`` with ``start``/``end`` in
+    epoch seconds; transparent, cancelled and deleted events are left out here already.
     """
     if not calendar_ids:
         return []
@@ -154,7 +155,12 @@ def busy_events(
         session.scalar(select(func.max(Calendar.max_event_seconds)).where(Calendar.id.in_(calendar_ids))) or 0
     )
     query = select(
-        Event.calendar_id, Event.application_id, Event.start_at, Event.end_at, Event.all_day, Event.status
+        Event.calendar_id,
+        Event.application_id,
+        epoch_seconds(Event.start_at).label("start"),
+        epoch_seconds(Event.end_at).label("end"),
+        Event.all_day,
+        Event.status,
     ).where(
         Event.calendar_id.in_(calendar_ids),
         Event.start_at >= start - margin - timedelta(seconds=int(max_span)),
@@ -164,4 +170,4 @@ def busy_events(
         Event.transparency != "transparent",
         Event.status != "cancelled",
     )
-    return list(session.connection().execute(query))
+    return list(session.connection().execute(query).all())
