@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +15,16 @@ from openslot.services.context import ServiceContext
 from openslot.services.notifications import Outgoing
 
 log = logging.getLogger("openslot.worker")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class DeliveryWorker:
@@ -27,6 +40,12 @@ class DeliveryWorker:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+    def release_orphans(self) -> None:
+        released = notifications.release_orphaned_leases(self.ctx, socket.gethostname(), _process_alive)
+        if released:
+            log.info("took back %d notifications leased by a worker that is gone", released)
 
     def wake(self) -> None:
         self._wake.set()
@@ -49,6 +68,7 @@ class DeliveryWorker:
             self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
+        self.release_orphans()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="openslot-delivery") as pool:
             while not stop.is_set():
                 with self._lock:
@@ -56,7 +76,7 @@ class DeliveryWorker:
                 claimed: list[Outgoing] = []
                 if free > 0:
                     try:
-                        claimed = notifications.claim(self.ctx, free)
+                        claimed = notifications.claim(self.ctx, free, self.sender.timeout, self.holder)
                     except Exception:
                         log.exception("claiming notification jobs failed")
                 for outgoing in claimed:
@@ -71,7 +91,7 @@ class DeliveryWorker:
         """Deliver every job due now, one round at a time, in this thread; returns how many were sent."""
         sent = 0
         for _ in range(max_rounds):
-            claimed = notifications.claim(self.ctx, self.concurrency)
+            claimed = notifications.claim(self.ctx, self.concurrency, self.sender.timeout, self.holder)
             if not claimed:
                 break
             with ThreadPoolExecutor(self.concurrency) as pool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -143,11 +144,7 @@ def close_channel(ctx: ServiceContext, caller: Caller, channel_id: str) -> None:
 
 
 def record_change(
-    session: Session,
-    ctx: ServiceContext,
-    account_id: str,
-    calendar_ids: Iterable[str],
-    managed_by: str | None,
+    session: Session, account_id: str, calendar_ids: Iterable[str], managed_by: str | None, at: datetime
 ) -> None:
     """Queue a change notification for every open channel of the account that covers the change.
 
@@ -161,7 +158,7 @@ def record_change(
         if (channel.calendar_ids is None or changed.intersection(channel.calendar_ids))
         and (not channel.only_managed or channel.application_id == managed_by)
     ]
-    outbox.enqueue(session, targets, "change", ctx.clock.now())
+    outbox.enqueue(session, targets, "change", at)
 
 
 def deliveries(ctx: ServiceContext, channel_id: str, limit: int) -> tuple[Channel, list[Delivery]]:

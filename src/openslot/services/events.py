@@ -134,7 +134,7 @@ def upsert_event_in(
             )
         details = _merged_details(existing.details or {}, data)
         connection.execute(UPDATE_EVENT, {"match_uid": existing.uid, "details": details, **fields})
-    record_change(session, ctx, caller.account_id, [calendar.id], caller.application_id)
+    record_change(session, caller.account_id, [calendar.id], caller.application_id, now)
     span = int((data.end - data.start).total_seconds())
     if span > calendar.max_event_seconds:
         # Atomic, so concurrent writers to one calendar only ever raise the bound.
@@ -164,9 +164,9 @@ def delete_event_in(
     event = managed_event(session, calendar.id, caller.application_id, body.event_id)
     # Deleting an event that is not there (or already deleted) is done already.
     if event is not None and not event.deleted:
-        event.deleted = True
-        event.updated_at = ctx.clock.now()
-        record_change(session, ctx, caller.account_id, [calendar.id], caller.application_id)
+        now = ctx.clock.now()
+        event.deleted, event.updated_at = True, now
+        record_change(session, caller.account_id, [calendar.id], caller.application_id, now)
 
 
 def delete_event(ctx: ServiceContext, caller: Caller, calendar_id: str, params: dict[str, Any]) -> None:
@@ -204,7 +204,7 @@ def bulk_delete(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> 
             session.scalars(query.values(deleted=True, updated_at=now).returning(Event.calendar_id))
         )
         if changed:
-            record_change(session, ctx, caller.account_id, set(changed), caller.application_id)
+            record_change(session, caller.account_id, set(changed), caller.application_id, now)
         return len(changed)
 
 

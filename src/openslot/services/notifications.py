@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +22,8 @@ from openslot.services.context import ServiceContext
 from openslot.store import outbox
 from openslot.store.models import Application, Channel, Delivery, NotificationJob
 
-LEASE = timedelta(seconds=60)
+# A lease outlasts the attempt it covers: the attempt's timeout plus this margin.
+LEASE_MARGIN = 45.0
 # Seconds to wait after the 1st, 2nd, … failed attempt; the last step repeats until the channel's
 # failure horizon closes it. About 27 hours in all before the repeating step.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -48,12 +50,13 @@ def payload(channel: Channel, job: NotificationJob) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def claim(ctx: ServiceContext, limit: int) -> list[Outgoing]:
-    """Lease up to ``limit`` due jobs and prepare their requests."""
+def claim(ctx: ServiceContext, limit: int, attempt_timeout: float, holder: str) -> list[Outgoing]:
+    """Lease up to ``limit`` due jobs, at most one per channel, and prepare their requests."""
     now = ctx.clock.now()
     ready: list[Outgoing] = []
     with ctx.db.transaction() as session:
-        for job in outbox.claim(session, now, limit, LEASE):
+        lease = timedelta(seconds=attempt_timeout + LEASE_MARGIN)
+        for job in outbox.claim(session, now, limit, lease, holder):
             channel = session.get(Channel, job.channel_id)
             if channel is None or channel.closed_at is not None:
                 job.state, job.finished_at = "dropped", now
@@ -134,7 +137,25 @@ def _retry_later(session: Session, job: NotificationJob, now: datetime, due: dat
         if pending is not None:
             assert job.changes_since is not None and pending.changes_since is not None
             pending.changes_since = min(pending.changes_since, job.changes_since)
-            pending.due_at = min(pending.due_at, due)
+            # The channel is failing: what is pending for it waits out the back-off too.
+            pending.due_at = max(pending.due_at, due)
             job.state, job.finished_at = "merged", now
             return
     job.state, job.due_at = "pending", due
+
+
+def release_orphaned_leases(ctx: ServiceContext, host: str, alive: Callable[[int], bool]) -> int:
+    """Put back the jobs leased by workers of this host whose process is gone; returns how many.
+
+    A worker killed mid-delivery leaves its lease behind; without this its channel would wait for
+    the lease to run out before anything more is delivered to it.
+    """
+    now = ctx.clock.now()
+    released = 0
+    with ctx.db.transaction() as session:
+        for job in outbox.leases_held_on(session, host):
+            pid = int((job.locked_by or "::").split(":")[1] or 0)
+            if pid and not alive(pid):
+                _retry_later(session, job, now, now)
+                released += 1
+    return released

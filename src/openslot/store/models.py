@@ -233,6 +233,9 @@ class NotificationJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # ``host:pid:nonce`` of the worker holding the lease, so a restarted worker can tell a lease of
+    # a dead process on its host from one of a live worker.
+    locked_by: Mapped[str | None] = mapped_column(String(200))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

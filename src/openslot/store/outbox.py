@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from openslot.store.models import Channel, NotificationJob
 
@@ -41,8 +41,13 @@ def enqueue(session: Session, channel_ids: Sequence[str], kind: str, now: dateti
     ]
     statement = _insert(session).values(rows)
     if kind == "change":
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["channel_id"], index_where=PENDING_CHANGE
+        # The pending job covers this change from the earlier of the two instants: a change that
+        # commits after a later one must still be reported from its own time.
+        earliest = (func.least if session.get_bind().dialect.name == "postgresql" else func.min)(
+            NotificationJob.changes_since, statement.excluded.changes_since
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["channel_id"], index_where=PENDING_CHANGE, set_={"changes_since": earliest}
         )
     session.connection().execute(statement)
     session.info["outbox_written"] = True
@@ -61,22 +66,56 @@ def open_channels_for(session: Session, account_id: str) -> list[Any]:
     )
 
 
-def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[NotificationJob]:
+def claim(
+    session: Session, now: datetime, limit: int, lease: timedelta, holder: str
+) -> list[NotificationJob]:
     """Due jobs, and jobs whose worker's lease ran out, marked as being delivered by the caller."""
     due = or_(
         and_(NotificationJob.state == "pending", NotificationJob.due_at <= now),
         and_(NotificationJob.state == "delivering", NotificationJob.locked_until < now),
     )
-    query = select(NotificationJob).where(due).order_by(NotificationJob.due_at).limit(limit)
+    in_flight = aliased(NotificationJob)
+    # One attempt at a time per channel: a receiver that is slow or down holds one sender, not all.
+    busy_channel = (
+        select(in_flight.id)
+        .where(
+            in_flight.channel_id == NotificationJob.channel_id,
+            in_flight.state == "delivering",
+            in_flight.locked_until >= now,
+        )
+        .exists()
+    )
+    query = select(NotificationJob).where(due, ~busy_channel).order_by(NotificationJob.due_at)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    jobs = list(session.scalars(query))
+    jobs: list[NotificationJob] = []
+    seen: set[str] = set()
+    for job in session.scalars(query.limit(limit * 4)):
+        if job.channel_id not in seen and len(jobs) < limit:
+            seen.add(job.channel_id)
+            jobs.append(job)
     if jobs:
         session.execute(
             update(NotificationJob)
             .where(NotificationJob.id.in_([job.id for job in jobs]))
-            .values(state="delivering", locked_until=now + lease, attempts=NotificationJob.attempts + 1)
+            .values(
+                state="delivering",
+                locked_until=now + lease,
+                locked_by=holder,
+                attempts=NotificationJob.attempts + 1,
+            )
         )
         for job in jobs:
             session.refresh(job)
     return jobs
+
+
+def leases_held_on(session: Session, host: str) -> list[NotificationJob]:
+    """Jobs being delivered by a worker on ``host`` (any process)."""
+    return list(
+        session.scalars(
+            select(NotificationJob).where(
+                NotificationJob.state == "delivering", NotificationJob.locked_by.like(f"{host}:%")
+            )
+        )
+    )

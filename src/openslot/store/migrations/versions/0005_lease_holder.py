@@ -1,0 +1,26 @@
+"""lease holder of notification jobs
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-21 11:38:09.562900
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("notification_jobs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("locked_by", sa.String(length=200), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("notification_jobs", schema=None) as batch_op:
+        batch_op.drop_column("locked_by")

@@ -1,0 +1,1 @@
+"""Tests that deliver webhooks over real HTTP to receivers on loopback."""
