@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from openslot.api.app import create_app
+from openslot.asgi import compose_app
 from openslot.integrations.clock import ManualClock
 from openslot.services import applications, authorization
 from openslot.services.context import ServiceContext
@@ -82,6 +84,13 @@ class Api:
     ctx: ServiceContext
     clock: ManualClock
     settings: Settings
+    app: FastAPI
+
+    def browser(self) -> TestClient:
+        """A browser of its own (its own cookies) on the public https URL, following no redirects."""
+        return TestClient(
+            self.app, base_url="https://openslot.test", follow_redirects=False, raise_server_exceptions=False
+        )
 
     def new_application(self, name: str = "Test app", **kwargs: Any) -> applications.NewApplication:
         return applications.create_application(
@@ -148,6 +157,9 @@ class User:
         return self.post(f"/v1/calendars/{calendar_id or self.calendar_id}/events", json=body)
 
 
+FAST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
 def make_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
     return Settings(
         data_dir=tmp_path,
@@ -168,8 +180,12 @@ def api(migrated_database: Database, database_url: str, tmp_path: Path) -> Itera
         secrets=SecretBox(settings.secret_key.get_secret_value()),
         clock=clock,
         access_token_ttl=settings.access_token_ttl,
+        authorization_code_ttl=settings.authorization_code_ttl,
+        session_ttl=settings.session_ttl,
+        # Argon2id with a small cost keeps the tests quick; the production default is tested on its own.
+        password_hasher=FAST_PASSWORD_HASHER,
     )
-    app = create_app(settings, ctx)
+    app = compose_app(settings, ctx)
     # The app's lifespan would dispose of the shared engine; drive it without the lifespan.
     client = TestClient(app, raise_server_exceptions=False)
-    yield Api(client=client, ctx=ctx, clock=clock, settings=settings)
+    yield Api(client=client, ctx=ctx, clock=clock, settings=settings, app=app)

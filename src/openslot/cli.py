@@ -198,8 +198,15 @@ def apps() -> None:
 @click.argument("name")
 @click.option("--redirect-uri", "redirect_uris", multiple=True, required=True, help="Repeat for several.")
 @click.option("--scope", default=None, help="Scopes the application may request (default: all).")
+@click.option(
+    "--public",
+    is_flag=True,
+    help="A public client (browser or mobile app): no secret, PKCE required, rotating refresh tokens.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as a JSON object.")
-def apps_create(name: str, redirect_uris: tuple[str, ...], scope: str | None, as_json: bool) -> None:
+def apps_create(
+    name: str, redirect_uris: tuple[str, ...], scope: str | None, public: bool, as_json: bool
+) -> None:
     """Register an application and print its credentials (shown only this once)."""
     from openslot.services.applications import create_application
     from openslot.services.errors import ValidationFailed
@@ -209,7 +216,7 @@ def apps_create(name: str, redirect_uris: tuple[str, ...], scope: str | None, as
     ctx = _context(settings)
     upgrade(ctx.db.engine)
     try:
-        created = create_application(ctx, name, list(redirect_uris), scope)
+        created = create_application(ctx, name, list(redirect_uris), scope, public=public)
     except ValidationFailed as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -220,7 +227,8 @@ def apps_create(name: str, redirect_uris: tuple[str, ...], scope: str | None, as
                 {
                     "name": created.info.name,
                     "client_id": created.info.client_id,
-                    "client_secret": created.client_secret,
+                    "client_secret": created.client_secret or None,
+                    "public": created.info.public,
                     "redirect_uris": created.info.redirect_uris,
                     "scope": created.info.allowed_scopes,
                 }
@@ -229,6 +237,9 @@ def apps_create(name: str, redirect_uris: tuple[str, ...], scope: str | None, as
         return
     click.echo(f"Application {created.info.name!r} registered.")
     click.echo(f"  client_id     {created.info.client_id}")
+    if public:
+        click.echo("A public client has no secret: it sends its client_id alone and must use PKCE (S256).")
+        return
     click.echo(f"  client_secret {created.client_secret}")
     click.echo("The client secret is not shown again.")
 
@@ -250,6 +261,7 @@ def apps_list() -> None:
         table.add_column(column, overflow="fold")
     for app in found:
         name = f"{app.name} (demo)" if app.is_demo else app.name
+        name += " (public)" if app.public else ""
         table.add_row(
             app.client_id,
             name,
@@ -258,6 +270,49 @@ def apps_list() -> None:
             app.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
         )
     Console().print(table)
+
+
+@main.group()
+def accounts() -> None:
+    """Create people's accounts (people can also sign up on the server's pages)."""
+
+
+@accounts.command("create")
+@click.argument("email")
+@click.option("--name", default=None, help="The person's name.")
+@click.option("--password", default=None, help="The password (visible to other users of this machine).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new account as a JSON object.")
+def accounts_create(
+    email: str, name: str | None, password: str | None, password_stdin: bool, as_json: bool
+) -> None:
+    """Create an account (a profile with a calendar) that signs in with EMAIL and a password.
+
+    Without --password or --password-stdin the password is asked for twice.
+    """
+    from openslot.services.errors import ValidationFailed
+    from openslot.services.people import create_account
+    from openslot.store.migrate import upgrade
+
+    if password is not None and password_stdin:
+        raise click.UsageError("give --password or --password-stdin, not both")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    ctx = _context(settings)
+    upgrade(ctx.db.engine)
+    try:
+        person = create_account(ctx, email, password or "", name)
+    except ValidationFailed as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        ctx.db.dispose()
+    if as_json:
+        click.echo(json.dumps({"account_id": person.account_id, "email": person.email, "name": person.name}))
+        return
+    click.echo(f"Account {person.account_id} created for {person.email}.")
 
 
 @main.group()

@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(
         default=3600, ge=60, le=86400, description="Lifetime of access tokens in seconds."
     )
+    authorization_code_ttl: int = Field(
+        default=60,
+        ge=1,
+        le=600,
+        description="Lifetime of OAuth authorization codes in seconds (at most 600).",
+    )
+    session_ttl: int = Field(
+        default=12 * 3600,
+        ge=300,
+        le=30 * 86400,
+        description="Seconds a person stays signed in on Openslot's pages.",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )

@@ -93,8 +93,9 @@ def fake_resolver(host: str, port: int) -> list[str]:
 
 def _guarded(api: Api, guard: CallbackGuard) -> Api:
     ctx = dataclasses.replace(api.ctx, callbacks=guard)
-    client = TestClient(create_app(api.settings, ctx), raise_server_exceptions=False)
-    return Api(client=client, ctx=ctx, clock=api.clock, settings=api.settings)
+    app = create_app(api.settings, ctx)
+    client = TestClient(app, raise_server_exceptions=False)
+    return Api(client=client, ctx=ctx, clock=api.clock, settings=api.settings, app=app)
 
 
 @pytest.fixture

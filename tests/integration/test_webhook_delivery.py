@@ -101,8 +101,9 @@ class Hooks:
 @pytest.fixture
 def hooks(api: Api) -> Iterator[Hooks]:
     ctx = dataclasses.replace(api.ctx, callbacks=CallbackGuard(["127.0.0.0/8"]))
-    client = TestClient(create_app(api.settings, ctx), raise_server_exceptions=False)
-    local = Api(client=client, ctx=ctx, clock=api.clock, settings=api.settings)
+    app = create_app(api.settings, ctx)
+    client = TestClient(app, raise_server_exceptions=False)
+    local = Api(client=client, ctx=ctx, clock=api.clock, settings=api.settings, app=app)
     sender = WebhookSender(ctx.callbacks, timeout=TIMEOUT)
     receiver = Receiver().start()
     try:

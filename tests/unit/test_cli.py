@@ -58,3 +58,51 @@ def test_config_show_masks_secrets_and_names_sources(
     assert "OPENSLOT_SECRET_KEY" in result.output
     assert "environment" in result.output
     assert "default" in result.output
+
+
+def test_accounts_create_with_the_password_on_stdin(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main,
+        ["accounts", "create", "ada@example.com", "--name", "Ada", "--password-stdin", "--json"],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output)
+    assert created["account_id"].startswith("acc_")
+    assert created["email"] == "ada@example.com"
+    again = runner.invoke(main, ["accounts", "create", "ADA@example.com", "--password", "another password"])
+    assert again.exit_code != 0
+    assert "already exists" in again.output
+
+
+def test_accounts_create_asks_for_the_password_and_checks_it(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main, ["accounts", "create", "bob@example.com"], input="pass-word-1\npass-word-1\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "created for bob@example.com" in result.output
+    short = runner.invoke(main, ["accounts", "create", "eve@example.com", "--password", "short"])
+    assert short.exit_code != 0
+    assert "password" in short.output
+    both = runner.invoke(
+        main, ["accounts", "create", "x@example.com", "--password", "p" * 9, "--password-stdin"]
+    )
+    assert both.exit_code != 0
+
+
+def test_apps_create_public(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main, ["apps", "create", "Phone", "--redirect-uri", "https://p.example/cb", "--public", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output)
+    assert created["public"] is True
+    assert created["client_secret"] is None
+    plain = runner.invoke(
+        main, ["apps", "create", "Phone 2", "--redirect-uri", "https://p.example/cb", "--public"]
+    )
+    assert plain.exit_code == 0
+    assert "client_secret" not in plain.output
+    assert "PKCE" in plain.output
+    listed = runner.invoke(main, ["apps", "list"], terminal_width=200)
+    assert "(public)" in listed.output

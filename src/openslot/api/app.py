@@ -43,6 +43,8 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
         secrets=SecretBox(settings.secret_key.get_secret_value()),
         clock=clock or SystemClock(),
         access_token_ttl=settings.access_token_ttl,
+        authorization_code_ttl=settings.authorization_code_ttl,
+        session_ttl=settings.session_ttl,
         callbacks=CallbackGuard(settings.allowed_callback_subnets),
         webhook_failure_horizon=settings.webhook_failure_horizon_hours * 3600,
     )

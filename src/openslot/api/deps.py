@@ -53,18 +53,30 @@ def _limit(request: Request, application_id: str) -> None:
         limiter.hit(application_id)
 
 
-def body_client(request: Request, ctx: Ctx, params: Params) -> Client:
-    """Client credentials from the body; the Authorization header is ignored when they are present."""
+def _body_client(request: Request, ctx: ServiceContext, params: dict[str, Any], allow_public: bool) -> Client:
     client_id, secret = params.get("client_id"), params.get("client_secret")
     if not (client_id and secret):
         basic = basic_credentials(request)
         if basic:
             client_id, secret = basic
     client = applications.authenticate_client(
-        ctx, str(client_id) if client_id else None, str(secret) if secret else None
+        ctx,
+        str(client_id) if client_id else None,
+        str(secret) if secret else None,
+        allow_public=allow_public,
     )
     _limit(request, client.application_id)
     return client
+
+
+def body_client(request: Request, ctx: Ctx, params: Params) -> Client:
+    """Client credentials from the body; the Authorization header is ignored when they are present."""
+    return _body_client(request, ctx, params, allow_public=False)
+
+
+def token_client(request: Request, ctx: Ctx, params: Params) -> Client:
+    """As ``body_client``, and a public application may name itself by ``client_id`` alone."""
+    return _body_client(request, ctx, params, allow_public=True)
 
 
 def caller(request: Request, ctx: Ctx) -> Caller:
@@ -97,6 +109,7 @@ def application_or_caller(request: Request, ctx: Ctx, params: Params) -> Client 
 
 
 BodyClient = Annotated[Client, Depends(body_client)]
+TokenClient = Annotated[Client, Depends(token_client)]
 UserCaller = Annotated[Caller, Depends(caller)]
 ApplicationOrCaller = Annotated[Client | Caller, Depends(application_or_caller)]
 

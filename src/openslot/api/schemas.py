@@ -18,6 +18,7 @@ class TokenRequest(Request):
     refresh_token: str | None = None
     code: str | None = None
     redirect_uri: str | None = None
+    code_verifier: str | None = None
 
 
 class RevokeRequest(Request):

@@ -27,11 +27,15 @@ class ApplicationInfo:
     allowed_scopes: str
     created_at: datetime
     is_demo: bool
+    public: bool = False
 
 
 @dataclass(frozen=True)
 class NewApplication:
-    """Returned once at registration: the only time the plaintext secret leaves the server."""
+    """Returned once at registration: the only time the plaintext secret leaves the server.
+
+    A public application's ``client_secret`` is empty: it has none that it could use.
+    """
 
     info: ApplicationInfo
     client_secret: str
@@ -46,7 +50,12 @@ def _info(app: Application) -> ApplicationInfo:
         allowed_scopes=app.allowed_scopes,
         created_at=app.created_at,
         is_demo=app.is_demo,
+        public=app.public,
     )
+
+
+def _client(app: Application) -> Client:
+    return Client(application_id=app.id, client_id=app.client_id, name=app.name, public=app.public)
 
 
 def validate_redirect_uri(uri: str) -> str | None:
@@ -68,7 +77,10 @@ def create_application(
     allowed_scopes: str | None = None,
     *,
     is_demo: bool = False,
+    public: bool = False,
 ) -> NewApplication:
+    """Register an application. A public one (``public=True``) gets a random secret that is never shown:
+    it signs the application's push notifications, and nothing can authenticate with it."""
     errors: dict[str, list[tuple[str, str]]] = {}
     if not name.strip():
         errors["name"] = [("errors.required", "name must be specified")]
@@ -92,11 +104,12 @@ def create_application(
             redirect_uris=redirect_uris,
             allowed_scopes=allowed,
             is_demo=is_demo,
+            public=public,
             created_at=ctx.clock.now(),
         )
         session.add(app)
         session.flush()
-        return NewApplication(info=_info(app), client_secret=secret)
+        return NewApplication(info=_info(app), client_secret="" if public else secret)
 
 
 def list_applications(ctx: ServiceContext) -> list[ApplicationInfo]:
@@ -113,15 +126,33 @@ def ensure_demo_application(ctx: ServiceContext, redirect_uri: str) -> NewApplic
     return create_application(ctx, "Demo application", [redirect_uri], is_demo=True)
 
 
-def authenticate_client(ctx: ServiceContext, client_id: str | None, client_secret: str | None) -> Client:
-    """Body credentials of the token and application-calendar endpoints (RFC 6749 ``invalid_client``)."""
+def authenticate_client(
+    ctx: ServiceContext, client_id: str | None, client_secret: str | None, *, allow_public: bool = False
+) -> Client:
+    """Body credentials of the token and application-calendar endpoints (RFC 6749 ``invalid_client``).
+
+    With ``allow_public`` (the token endpoints), a public application identifies itself by its
+    ``client_id`` alone; a confidential one always needs its secret.
+    """
+    if allow_public and client_id and not client_secret:
+        with ctx.db.read() as session:
+            app = repos.application_by_client_id(session, client_id)
+            if app is not None and app.public:
+                return _client(app)
     if not client_id or not client_secret:
         raise OAuthError("invalid_client", "client_id and client_secret are required", status=401)
     with ctx.db.read() as session:
         app = repos.application_by_client_id(session, client_id)
         if app is None or not same_digest(app.secret_lookup, ctx.secrets.lookup_hash(client_secret)):
             raise OAuthError("invalid_client", "the client credentials were not recognised", status=401)
-        return Client(application_id=app.id, client_id=app.client_id, name=app.name)
+        return _client(app)
+
+
+def find_application(ctx: ServiceContext, client_id: str) -> ApplicationInfo | None:
+    """The application with this ``client_id``, for the authorization pages."""
+    with ctx.db.read() as session:
+        app = repos.application_by_client_id(session, client_id)
+        return _info(app) if app is not None else None
 
 
 def authenticate_api_key(ctx: ServiceContext, client_secret: str) -> Client:
@@ -131,4 +162,4 @@ def authenticate_api_key(ctx: ServiceContext, client_secret: str) -> Client:
         app = repos.application_by_secret_lookup(session, lookup)
         if app is None or not same_digest(app.secret_lookup, lookup):
             raise Unauthorized()
-        return Client(application_id=app.id, client_id=app.client_id, name=app.name)
+        return _client(app)

@@ -117,6 +117,23 @@ def _application_calendar(ctx: ServiceContext, client: Client, apc_id: str) -> I
         return _issued(ctx, session, grant, account, refresh, now)
 
 
+def open_grant(
+    ctx: ServiceContext, session: Session, application_id: str, account: Account, scope: str, now: datetime
+) -> tuple[Grant, IssuedTokens]:
+    """A new grant of ``scope`` on ``account`` with its first pair of tokens, in the caller's transaction."""
+    grant = Grant(
+        id=hex_id("gra"),
+        application_id=application_id,
+        account_id=account.id,
+        scope=scope,
+        created_at=now,
+    )
+    session.add(grant)
+    session.flush()
+    refresh_token = _issue_refresh_token(session, grant.id, now)
+    return grant, _issued(ctx, session, grant, account, refresh_token, now)
+
+
 def grant_access(ctx: ServiceContext, client: Client, account_id: str, scope: str) -> IssuedTokens:
     """A new grant of ``scope`` on an existing account for the client, with its first pair of tokens."""
     if bad := scopes.unknown(scope):
@@ -126,40 +143,52 @@ def grant_access(ctx: ServiceContext, client: Client, account_id: str, scope: st
         account = session.get(Account, account_id)
         if account is None:
             raise OAuthError("invalid_grant", "no such account")
-        grant = Grant(
-            id=hex_id("gra"),
-            application_id=client.application_id,
-            account_id=account.id,
-            scope=scope,
-            created_at=now,
-        )
-        session.add(grant)
-        session.flush()
-        refresh = _issue_refresh_token(session, grant.id, now)
-        return _issued(ctx, session, grant, account, refresh, now)
+        return open_grant(ctx, session, client.application_id, account, scope, now)[1]
 
 
 def refresh(ctx: ServiceContext, client: Client, refresh_token: str | None) -> IssuedTokens:
-    """A new access token; the refresh token stays valid (clients may keep the one they have)."""
+    """A new access token.
+
+    A confidential client keeps its refresh token (clients may keep the one they have). A public
+    client's refresh token is replaced by a new one on every use; presenting a replaced one again means
+    two parties hold it, so the whole grant ends (RFC 9700 §4.14.2).
+    """
     if not refresh_token:
         raise OAuthError("invalid_request", "refresh_token must be specified")
     digest = token_hash(refresh_token)
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        found = repos.token_with_grant(session, digest)
-        if found is None:
-            raise OAuthError("invalid_grant", "the refresh token is not valid")
-        token, grant = found
-        if (
-            token.kind != "refresh"
-            or not same_digest(token.token_hash, digest)
-            or grant.application_id != client.application_id
-            or grant.revoked_at is not None
-        ):
-            raise OAuthError("invalid_grant", "the refresh token is not valid")
-        account = session.get(Account, grant.account_id)
-        assert account is not None
-        return _issued(ctx, session, grant, account, refresh_token, now)
+        outcome = _refresh(ctx, session, client, refresh_token, digest, now)
+    # Raised after the commit, so that the end of a grant whose token was replayed is kept.
+    if isinstance(outcome, OAuthError):
+        raise outcome
+    return outcome
+
+
+def _refresh(
+    ctx: ServiceContext, session: Session, client: Client, refresh_token: str, digest: str, now: datetime
+) -> IssuedTokens | OAuthError:
+    invalid = OAuthError("invalid_grant", "the refresh token is not valid")
+    found = repos.token_with_grant(session, digest)
+    if found is None:
+        return invalid
+    token, grant = found
+    if (
+        token.kind != "refresh"
+        or not same_digest(token.token_hash, digest)
+        or grant.application_id != client.application_id
+        or grant.revoked_at is not None
+    ):
+        return invalid
+    if token.rotated_at is not None or (client.public and not repos.rotate_token(session, digest, now)):
+        # Replayed, or replaced by a concurrent refresh a moment ago: either way two parties hold it.
+        end_grants(session, [grant.id], now)
+        return OAuthError("invalid_grant", "the refresh token was already used; the authorization has ended")
+    account = session.get(Account, grant.account_id)
+    assert account is not None
+    if client.public:
+        refresh_token = _issue_refresh_token(session, grant.id, now)
+    return _issued(ctx, session, grant, account, refresh_token, now)
 
 
 def revoke(ctx: ServiceContext, client: Client, token: str | None, sub: str | None) -> None:
@@ -178,10 +207,11 @@ def revoke(ctx: ServiceContext, client: Client, token: str | None, sub: str | No
         else:
             assert sub is not None
             grant_ids = [g.id for g in repos.active_grants(session, client.application_id, sub)]
-        _end_grants(session, grant_ids, now)
+        end_grants(session, grant_ids, now)
 
 
-def _end_grants(session: Session, grant_ids: list[str], now: datetime) -> None:
+def end_grants(session: Session, grant_ids: list[str], now: datetime) -> None:
+    """Revoke the grants and delete every token issued under them, in the caller's transaction."""
     if not grant_ids:
         return
     session.execute(

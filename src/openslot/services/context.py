@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from argon2 import PasswordHasher
+
 from openslot.integrations.callbacks import CallbackGuard
 from openslot.integrations.clock import Clock
 from openslot.services.credentials import SecretBox
@@ -16,6 +18,10 @@ class ServiceContext:
     secrets: SecretBox
     clock: Clock
     access_token_ttl: int = 3600
+    authorization_code_ttl: int = 60
+    session_ttl: int = 12 * 3600
+    # Argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: 64 MiB, 3 passes).
+    password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
     callbacks: CallbackGuard = field(default_factory=CallbackGuard)
     webhook_failure_horizon: int = 120 * 3600
 
@@ -38,3 +44,4 @@ class Client:
     application_id: str
     client_id: str
     name: str
+    public: bool = False

@@ -71,6 +71,33 @@ class OAuthError(ServiceError):
         self.status = status
 
 
+class AuthorizationRefused(ServiceError):
+    """An authorization request whose client or redirect URI cannot be trusted.
+
+    It is shown to the person and never redirected (RFC 6749 §4.1.2.1): sending the browser to an
+    unregistered address would make the server an open redirector.
+    """
+
+    key = "errors.invalid"
+
+
+class AuthorizationError(OAuthError):
+    """An authorization request refused after its redirect URI was verified: the browser goes back to
+    the client with ``error`` and the request's ``state`` (RFC 6749 §4.1.2.1)."""
+
+    def __init__(self, error: str, description: str, redirect_uri: str, state: str | None) -> None:
+        super().__init__(error, description)
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+
+class SignInFailed(ServiceError):
+    """Wrong email or password. One message for both, so that it never tells which addresses exist."""
+
+    key = "errors.unauthorized"
+    description = "The email address or password is not right."
+
+
 # Pydantic error types → Cronofy error keys.
 PYDANTIC_KEYS = {
     "missing": "errors.required",

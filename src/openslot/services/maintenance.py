@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from openslot.services import authorization, events
+from openslot.services import authorization, events, oauth, people
 from openslot.services.context import ServiceContext
 
 
@@ -13,12 +13,15 @@ from openslot.services.context import ServiceContext
 class Purged:
     tombstones: int
     expired_access_tokens: int
+    expired_sign_in_records: int = 0
 
 
 def purge(ctx: ServiceContext, tombstone_retention_days: int) -> Purged:
-    """Delete event tombstones older than the retention period and access tokens past their expiry."""
+    """Delete event tombstones older than the retention period, access tokens past their expiry, and
+    expired authorization codes, browser sessions and counted sign-in failures."""
     cutoff = ctx.clock.now() - timedelta(days=tombstone_retention_days)
     return Purged(
         tombstones=events.purge_tombstones(ctx, cutoff),
         expired_access_tokens=authorization.purge_expired_access_tokens(ctx),
+        expired_sign_in_records=oauth.purge_expired_codes(ctx) + people.purge_expired(ctx),
     )

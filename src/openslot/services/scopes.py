@@ -51,3 +51,52 @@ def expand(scope: str) -> frozenset[str]:
 
 def unknown(scope: str) -> list[str]:
     return [name for name in scope.split() if name not in KNOWN_SCOPE_NAMES]
+
+
+# What each scope lets an application do, in the words of the consent page.
+DESCRIPTIONS: dict[str, str] = {
+    READ_ACCOUNT: "See your account's name, email address and time zone",
+    LIST_CALENDARS: "See the list of your calendars",
+    READ_EVENTS: "Read the events in your calendars",
+    READ_FREE_BUSY: "See when you are free or busy",
+    CREATE_EVENT: "Create and change events in your calendars",
+    DELETE_EVENT: "Delete events from your calendars",
+    CREATE_CALENDAR: "Create new calendars",
+    CHANGE_PARTICIPATION_STATUS: "Accept or decline invitations for you",
+}
+DESCRIPTION_ORDER = [
+    READ_ACCOUNT,
+    LIST_CALENDARS,
+    READ_EVENTS,
+    READ_FREE_BUSY,
+    CREATE_EVENT,
+    DELETE_EVENT,
+    CREATE_CALENDAR,
+    CHANGE_PARTICIPATION_STATUS,
+]
+
+
+def narrow(requested: str, allowed: str) -> str:
+    """The part of ``requested`` that ``allowed`` permits, as a scope string ("" when nothing is).
+
+    Names the application may have in full are kept as it wrote them (``read_only`` stays
+    ``read_only``); a shorthand it may have only in part becomes the individual scopes it may have.
+    """
+    permitted = expand(allowed)
+    kept: list[str] = []
+    for name in dict.fromkeys(requested.split()):
+        granted = expand(name)
+        if granted <= permitted:
+            kept.append(name)
+        else:
+            kept.extend(s for s in DESCRIPTION_ORDER if s in granted & permitted and s not in kept)
+    return " ".join(dict.fromkeys(kept))
+
+
+def describe(scope: str) -> list[str]:
+    """The consent page's sentences for a scope string, without implied repetitions."""
+    granted = expand(scope)
+    shown = [name for name in DESCRIPTION_ORDER if name in granted]
+    if READ_EVENTS in granted:
+        shown.remove(READ_FREE_BUSY)
+    return [DESCRIPTIONS[name] for name in shown]

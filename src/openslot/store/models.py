@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from openslot.store.types import UTCDateTime
@@ -27,6 +38,10 @@ class Application(Base):
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)
     allowed_scopes: Mapped[str] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A public client (a browser or mobile app) cannot keep a secret: its secret above is random and
+    # never shown, it authenticates with its client_id alone, must use PKCE and gets rotating
+    # refresh tokens.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -94,7 +109,12 @@ class Grant(Base):
 
 
 class Token(Base):
-    """An access or refresh token, stored only as the SHA-256 of its value."""
+    """An access or refresh token, stored only as the SHA-256 of its value.
+
+    The grant is the token family: a public client's refresh token is replaced on every use and the
+    used one is kept with ``rotated_at`` set, so presenting it again is recognised as reuse and ends
+    the grant.
+    """
 
     __tablename__ = "tokens"
 
@@ -103,6 +123,67 @@ class Token(Base):
     kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuthorizationCode(Base):
+    """A code of the authorization code flow, stored only as the SHA-256 of its value.
+
+    Single use: ``used_at`` is set by the first exchange, and ``grant_id`` names the grant that exchange
+    opened, so a second use can end it (RFC 6749 §4.1.2).
+    """
+
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    grant_id: Mapped[str | None] = mapped_column(ForeignKey("grants.id"))
+
+
+class Person(Base):
+    """How a person signs in to their account on Openslot's pages: an email and an Argon2id hash.
+
+    ``email_key`` is the address folded to lower case, unique, so that addresses differing only in
+    case name the same person.
+    """
+
+    __tablename__ = "people"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BrowserSession(Base):
+    """A signed-in browser, stored only as the SHA-256 of its cookie value."""
+
+    __tablename__ = "browser_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SignInFailure(Base):
+    """One failed sign-in, counted under a hashed key (the email, the address, or both together)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key", "key_hash", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Event(Base):

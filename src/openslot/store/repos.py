@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from openslot.store.models import Account, Application, Calendar, Grant, Profile, Token
@@ -39,6 +40,14 @@ def token_with_grant(session: Session, digest: str) -> tuple[Token, Grant] | Non
         select(Token, Grant).join(Grant, Grant.id == Token.grant_id).where(Token.token_hash == digest)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def rotate_token(session: Session, digest: str, now: datetime) -> bool:
+    """Mark a refresh token replaced; False when another transaction already did."""
+    result = session.execute(
+        update(Token).where(Token.token_hash == digest, Token.rotated_at.is_(None)).values(rotated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def access_token_grant(session: Session, digest: str) -> Row[Any] | None:

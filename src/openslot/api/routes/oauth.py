@@ -1,4 +1,7 @@
-"""``/oauth/token`` (refresh grant) and ``/oauth/token/revoke``."""
+"""``/oauth/token`` (authorization code and refresh grants) and ``/oauth/token/revoke``.
+
+The browser half of the flow, ``/oauth/authorize``, is a page: see ``openslot.web``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from openslot.api import render
-from openslot.api.deps import BodyClient, Ctx, Params
+from openslot.api.deps import Ctx, Params, TokenClient
 from openslot.api.responses import NO_STORE, JSONResponse
 from openslot.api.schemas import RevokeRequest, TokenRequest
-from openslot.services import authorization
+from openslot.services import authorization, oauth
 from openslot.services.errors import OAuthError, ValidationFailed
 from openslot.services.validation import Model, validate
 
@@ -28,16 +31,19 @@ def _oauth_parse(model: type[Model], params: dict[str, Any]) -> Model:
 
 
 @router.post("/oauth/token")
-def token(ctx: Ctx, params: Params, client: BodyClient) -> JSONResponse:
+def token(ctx: Ctx, params: Params, client: TokenClient) -> JSONResponse:
     request = _oauth_parse(TokenRequest, params)
-    if request.grant_type != "refresh_token":
+    if request.grant_type == "authorization_code":
+        issued = oauth.exchange_code(ctx, client, request.code, request.redirect_uri, request.code_verifier)
+    elif request.grant_type == "refresh_token":
+        issued = authorization.refresh(ctx, client, request.refresh_token)
+    else:
         raise OAuthError("unsupported_grant_type", f"grant_type {request.grant_type!r} is not supported")
-    issued = authorization.refresh(ctx, client, request.refresh_token)
     return JSONResponse(render.token_response(issued), headers=NO_STORE)
 
 
 @router.post("/oauth/token/revoke")
-def revoke(ctx: Ctx, params: Params, client: BodyClient) -> Response:
+def revoke(ctx: Ctx, params: Params, client: TokenClient) -> Response:
     request = _oauth_parse(RevokeRequest, params)
     authorization.revoke(ctx, client, request.token, request.sub)
     return Response(status_code=200, headers=NO_STORE)
