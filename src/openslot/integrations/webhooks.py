@@ -18,6 +18,7 @@ from openslot import __version__
 from openslot.integrations.callbacks import CallbackGuard, CallbackRefused, Target
 
 SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
+MAX_DRAINED_BODY = 64 * 1024
 
 
 def signature(body: bytes, secrets: Sequence[str]) -> str:
@@ -105,6 +106,13 @@ class WebhookSender:
             ) as response:
                 status = response.status_code
                 retry_after = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
+                # Drain a small body so the connection can be reused; a larger one is abandoned with
+                # its connection. Nothing read is kept.
+                drained = 0
+                for chunk in response.iter_raw():
+                    drained += len(chunk)
+                    if drained > MAX_DRAINED_BODY:
+                        break
         except httpx2.TimeoutException:
             return Attempt("timeout", detail=f"no answer within {self.timeout:g} s", duration_ms=elapsed())
         except httpx2.HTTPError as exc:
