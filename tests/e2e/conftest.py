@@ -19,6 +19,8 @@ from typing import Any
 import pycronofy
 import pytest
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, CodeReceiver, require_chromium
+
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -184,3 +186,37 @@ def cronofy() -> Callable[..., pycronofy.Client]:
 def app_client(server: Server) -> pycronofy.Client:
     """A pycronofy client holding the demo application's credentials."""
     return cronofy_client(server.base_url, client_id=server.client_id, client_secret=server.client_secret)
+
+
+@pytest.fixture
+def code_receiver() -> Iterator[CodeReceiver]:
+    """A stand-in for an application's redirect URI on 127.0.0.1, stopped after the test."""
+    receiver = CodeReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Iterator[Any]:
+    """A phone-sized page in Debian's Chromium (Playwright, a fresh profile); closed after the test."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+        )
+        try:
+            context.set_default_timeout(15_000)
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()

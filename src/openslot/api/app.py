@@ -25,6 +25,7 @@ from openslot.api.routes import (
     events,
     identity,
     oauth,
+    permissions,
 )
 from openslot.integrations.callbacks import CallbackGuard
 from openslot.integrations.clock import Clock, SystemClock
@@ -101,6 +102,7 @@ def create_app(
         availability,
         batch,
         channels,
+        permissions,
     ):
         app.include_router(module.router)
 

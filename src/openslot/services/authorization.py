@@ -180,6 +180,12 @@ def _refresh(
         or grant.revoked_at is not None
     ):
         return invalid
+    if client.public:
+        # Concurrent refreshes of one family rotate tokens and may end the grant: taking the grant's
+        # row lock first gives them one order, instead of a deadlock between tokens and grant.
+        locked = session.get(Grant, grant.id, with_for_update=True, populate_existing=True)
+        if locked is None or locked.revoked_at is not None:
+            return invalid
     if token.rotated_at is not None or (client.public and not repos.rotate_token(session, digest, now)):
         # Replayed, or replaced by a concurrent refresh a moment ago: either way two parties hold it.
         end_grants(session, [grant.id], now)

@@ -148,6 +148,23 @@ class AuthorizationCode(Base):
     grant_id: Mapped[str | None] = mapped_column(ForeignKey("grants.id"))
 
 
+class PermissionRequest(Base):
+    """A request for extended calendar permissions (``POST /v1/permissions``), stored only as the
+    SHA-256 of its token; the person approves or refuses it on a page, once, before ``expires_at``."""
+
+    __tablename__ = "permission_requests"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # ``[{"calendar_id": ..., "permission_level": ...}]``
+    permissions: Mapped[list[dict]] = mapped_column(JSON)
+    redirect_uri: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Person(Base):
     """How a person signs in to their account on Openslot's pages: an email and an Argon2id hash.
 

@@ -1,20 +1,23 @@
-"""The pages: sign-up, sign-in, sign-out, and the OAuth authorization (consent) page.
+"""The pages: sign-up, sign-in, sign-out, the OAuth authorization (consent) page and the extended
+permissions page.
 
 Handlers are thin: the services decide, the pages render. Every POST checks its CSRF token first.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from openslot.services import applications, oauth, people
+from openslot.services import applications, oauth, people, permissions
 from openslot.services.errors import (
     AuthorizationError,
     AuthorizationRefused,
+    NotFound,
     RateLimited,
     SignInFailed,
     ValidationFailed,
@@ -24,6 +27,7 @@ from openslot.web.security import CSRF_FIELD, WebState, browser_id, csrf_token, 
 router = APIRouter(include_in_schema=False)
 
 AUTHORIZE_PATH = "/oauth/authorize"
+PERMISSIONS_PATH = re.compile(r"^/permissions/[A-Za-z0-9_-]{1,200}$")
 
 
 def web_state(request: Request) -> WebState:
@@ -87,10 +91,13 @@ def _field(pairs: list[tuple[str, str]], name: str) -> str:
 
 
 def safe_return_to(value: str | None) -> str:
-    """Only the authorization page or the home page: never another site (no open redirect)."""
+    """Only the authorization page, a permissions page or the home page: never another site (no open
+    redirect)."""
     if not value or any(ch in value for ch in "\\\r\n\t") or not value.isprintable():
         return "/"
     if value == AUTHORIZE_PATH or value.startswith(AUTHORIZE_PATH + "?"):
+        return value
+    if PERMISSIONS_PATH.match(value):
         return value
     return "/"
 
@@ -277,3 +284,89 @@ def decide(request: Request, web: Web, form: Form) -> Response:
     if decision == "deny":
         return _redirect(oauth.deny(checked), 303, form_action)
     return _consent_page(web, request, checked, person)
+
+
+# The extended permissions page -----------------------------------------------------------------------
+
+
+def _request_gone(web: WebState, request: Request) -> HTMLResponse:
+    return _page(
+        web,
+        request,
+        "message.html",
+        404,
+        title="This request is no longer valid",
+        message="It was already answered, it has expired, or the link is wrong. "
+        "Go back to the application and ask again.",
+    )
+
+
+def _permissions_page(
+    web: WebState,
+    request: Request,
+    token: str,
+    pending: permissions.PendingRequest,
+    person: people.PersonInfo,
+) -> HTMLResponse:
+    if pending.account_id != person.account_id:
+        return _page(
+            web,
+            request,
+            "wrong_account.html",
+            403,
+            person=person,
+            return_to=f"/permissions/{token}",
+        )
+    return _page(
+        web,
+        request,
+        "permissions.html",
+        form_action=origin_of(pending.redirect_uri) if pending.redirect_uri else None,
+        pending=pending,
+        person=person,
+        token=token,
+        destination=urlsplit(pending.redirect_uri).hostname if pending.redirect_uri else None,
+        return_to=f"/permissions/{token}",
+    )
+
+
+@router.get("/permissions/{token}")
+def permissions_request(token: str, request: Request, web: Web) -> Response:
+    pending = permissions.pending(web.ctx, token)
+    if pending is None:
+        return _request_gone(web, request)
+    person = _session(web, request)
+    if person is None:
+        return _redirect("/sign-in" + _return_query(safe_return_to(f"/permissions/{token}")), 302)
+    return _permissions_page(web, request, token, pending, person)
+
+
+@router.post("/permissions/{token}")
+def permissions_decide(token: str, request: Request, web: Web, form: Form) -> Response:
+    if not csrf_valid(web, request, _field(form, CSRF_FIELD)):
+        return _expired_form(web, request)
+    pending = permissions.pending(web.ctx, token)
+    if pending is None:
+        return _request_gone(web, request)
+    person = _session(web, request)
+    if person is None:
+        return _redirect("/sign-in" + _return_query(safe_return_to(f"/permissions/{token}")))
+    decision = _field(form, "decision")
+    if pending.account_id != person.account_id or decision not in ("allow", "deny"):
+        return _permissions_page(web, request, token, pending, person)
+    try:
+        redirect_uri = permissions.decide(web.ctx, token, person.account_id, decision == "allow")
+    except NotFound:
+        return _request_gone(web, request)
+    if redirect_uri:
+        return _redirect(redirect_uri, 303, origin_of(redirect_uri))
+    allowed = decision == "allow"
+    return _page(
+        web,
+        request,
+        "message.html",
+        title="Permissions granted" if allowed else "Permissions refused",
+        message=f"{pending.application_name} "
+        + ("now has the access it asked for." if allowed else "was not given the access it asked for.")
+        + " You can close this page.",
+    )
