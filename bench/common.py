@@ -220,6 +220,13 @@ def scratch_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def libpq_url(database_url: str) -> str:
+    """The SQLAlchemy URL of a scratch database as a plain ``postgresql://`` URL for psycopg."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 # --- openslot ---------------------------------------------------------------------------------
 
 
@@ -235,24 +242,37 @@ class Openslot:
     def port(self) -> int:
         return self.server.port
 
-    def access_token(self, application_calendar_id: str) -> str:
-        """A token for the application calendar of that id (created on first use)."""
-        status, raw = http_once(
-            self.port,
-            "POST",
-            "/v1/application_calendars",
-            json_body(
-                {
-                    "client_id": self.client_id,
-                    "client_secret": self.client_secret,
-                    "application_calendar_id": application_calendar_id,
-                }
-            ),
-            JSON_HEADERS,
+    def application_calendar_body(self, application_calendar_id: str) -> bytes:
+        """The body of ``POST /v1/application_calendars`` with the demo application's credentials."""
+        return json_body(
+            {
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "application_calendar_id": application_calendar_id,
+            }
         )
+
+    def application_calendar(
+        self, application_calendar_id: str, conn: Connection | None = None
+    ) -> dict[str, Any]:
+        """The token answer (``access_token``, ``sub`` …) for the application calendar of that id,
+        created on first use; on ``conn`` when given, else on a fresh connection."""
+        body = self.application_calendar_body(application_calendar_id)
+        if conn is None:
+            status, raw = http_once(self.port, "POST", "/v1/application_calendars", body, JSON_HEADERS)
+        else:
+            status, raw = conn.request("POST", "/v1/application_calendars", body, JSON_HEADERS)
         if status != 200:
             raise BenchError(f"POST /v1/application_calendars answered {status}: {raw!r}")
-        return str(json.loads(raw)["access_token"])
+        return dict(json.loads(raw))
+
+    def access_token(self, application_calendar_id: str) -> str:
+        """A token for the application calendar of that id (created on first use)."""
+        return str(self.application_calendar(application_calendar_id)["access_token"])
+
+    def api_key_headers(self) -> dict[str, str]:
+        """The demo application's client secret as the bearer value (endpoints that take an API key)."""
+        return {"Authorization": f"Bearer {self.client_secret}", **JSON_HEADERS}
 
 
 def _openslot_credentials(server: Server, env: dict[str, str], workdir: Path) -> tuple[str, str]:
@@ -308,6 +328,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     first_error: str = ""
+    latencies: list[float] = field(default_factory=list, repr=False)  # seconds, ascending
 
     @property
     def rps(self) -> float:
@@ -402,6 +423,21 @@ def run_load(port: int, plans: Sequence[Iterable[Operation]], duration: float) -
         p50_ms=percentile(latencies, 50) * 1000,
         p99_ms=percentile(latencies, 99) * 1000,
         first_error=next((r.first_error for r in results if r.first_error), ""),
+        latencies=latencies,
+    )
+
+
+def merge_loads(results: Sequence[LoadResult]) -> LoadResult:
+    """Several runs of one workload as one: counts and times added, percentiles of all latencies."""
+    latencies = sorted(latency for result in results for latency in result.latencies)
+    return LoadResult(
+        requests=sum(result.requests for result in results),
+        errors=sum(result.errors for result in results),
+        elapsed=sum(result.elapsed for result in results),
+        p50_ms=percentile(latencies, 50) * 1000,
+        p99_ms=percentile(latencies, 99) * 1000,
+        first_error=next((r.first_error for r in results if r.first_error), ""),
+        latencies=latencies,
     )
 
 
@@ -415,6 +451,18 @@ def split(items: Sequence[Any], parts: int) -> list[list[Any]]:
 
 def ratio(a: float, b: float) -> float:
     return a / b if b and not math.isnan(a) and not math.isnan(b) else math.nan
+
+
+def ms(value: float) -> str:
+    """Milliseconds for a table cell; "–" when there is no value."""
+    return "–" if math.isnan(value) else f"{value:.2f}"
+
+
+def met(ok: bool | None) -> str:
+    """A table cell saying whether a target was met (rich markup); "" when there is no verdict."""
+    if ok is None:
+        return ""
+    return "[green]pass[/green]" if ok else "[red]miss[/red]"
 
 
 def git_commit() -> str:
@@ -530,10 +578,37 @@ def busy_cores(seconds: float = 1.0) -> float | None:
         return None
 
 
+BUSY_WARNING = 0.25  # cores busy before a run above which the suites warn
+
+
+def busy_warning() -> tuple[float | None, str]:
+    """Cores busy on the machine for a second before a run, and a warning (rich markup) when that is
+    more than ``BUSY_WARNING``, else ""."""
+    busy = busy_cores()
+    if busy is None or busy <= BUSY_WARNING:
+        return busy, ""
+    return busy, (
+        f"[yellow]the machine is busy before the run: {busy:.2f} of {os.cpu_count()} cores in use "
+        "by other processes; the numbers will be lower than on a quiet machine[/yellow]"
+    )
+
+
+def cpu_line(workload: str, server: str, cpu: dict[str, float]) -> str:
+    """One line saying how the cores were shared while ``cpu_meter`` measured ``workload``."""
+    if not cpu:
+        return ""
+    busiest = f" (busiest process {cpu['server_busiest']:.2f})" if "server_busiest" in cpu else ""
+    return (
+        f"CPU cores busy (of {os.cpu_count()}) during {workload}: {server} {cpu['server']:.2f}{busiest}, "
+        f"load generator {cpu['loadgen']:.2f}, PostgreSQL {cpu['database']:.2f}, other {cpu['other']:.2f}"
+    )
+
+
 @contextlib.contextmanager
 def cpu_meter(server_pid: int) -> Iterator[dict[str, float]]:
-    """CPU cores busy while the block runs: the server's process tree, this process (the load
-    generator), PostgreSQL's processes, and everything else (kernel, other people's processes)."""
+    """CPU cores busy while the block runs: the server's process tree (and its busiest process,
+    which is at most one core for Python code), this process (the load generator), PostgreSQL's
+    processes, and everything else (kernel, other people's processes)."""
     result: dict[str, float] = {}
     if not Path(f"/proc/{server_pid}/stat").exists():
         yield result
@@ -547,13 +622,15 @@ def cpu_meter(server_pid: int) -> Iterator[dict[str, float]]:
     wall = time.perf_counter() - started
     after_server, after_self = _tree_cpu(server_pids), os.times()
     after_database = _tree_cpu(_database_pids(_processes()))
-    server = sum(after_server[pid] - before_server.get(pid, 0.0) for pid in after_server)
+    per_process = [after_server[pid] - before_server.get(pid, 0.0) for pid in after_server]
+    server = sum(per_process)
     database = sum(after_database[pid] - before_database.get(pid, 0.0) for pid in after_database)
     loadgen = (after_self.user + after_self.system) - (before_self.user + before_self.system)
     machine = _machine_busy() - before_machine
     if wall > 0:
         result.update(
             server=server / wall,
+            server_busiest=max(per_process, default=0.0) / wall,
             loadgen=loadgen / wall,
             database=database / wall,
             other=max(0.0, machine - server - loadgen - database) / wall,

@@ -24,7 +24,6 @@ import contextlib
 import itertools
 import json
 import math
-import os
 import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
@@ -47,10 +46,13 @@ from common import (
     Operation,
     UnexpectedAnswer,
     append_result,
-    busy_cores,
+    busy_warning,
+    cpu_line,
     cpu_meter,
     http_once,
     json_body,
+    met,
+    ms,
     openslot_server,
     ratio,
     run_load,
@@ -79,15 +81,9 @@ WARM_UPSERTS_PER_CLIENT = 10
 WARM_BATCHES = 4
 WARM_BATCH_SIZE = 25
 WARM_READS = 5
-BUSY_WARNING = 0.25  # cores busy before the run above which the suite warns
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"Fewer upserts ({QUICK['upserts']}) and reads ({QUICK['reads']}) and shorter time bounds.",
-    )
     group.add_argument(
         "--upserts", type=int, default=None, help=f"Single upserts in all (default {FULL['upserts']})."
     )
@@ -102,7 +98,6 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--reads", type=int, default=None, help=f"Measured reads per read workload (default {FULL['reads']})."
     )
-    group.add_argument("--seed", type=int, default=2026, help="Seed of the generated events.")
     group.add_argument("--no-radicale", action="store_true", help="Do not run the Radicale peer.")
 
 
@@ -426,14 +421,6 @@ def bench_openslot(
 # --- reporting --------------------------------------------------------------------------------
 
 
-def _ms(value: float) -> str:
-    return "–" if math.isnan(value) else f"{value:.2f}"
-
-
-def _met(ok: bool) -> str:
-    return "[green]pass[/green]" if ok else "[red]miss[/red]"
-
-
 def _eps(result: LoadResult, per_request: int = 1) -> float:
     return result.rps * per_request
 
@@ -467,15 +454,6 @@ def _targets(result: ConfigResult) -> dict[str, dict[str, Any]]:
     }
 
 
-def cpu_line(workload: str, server: str, cpu: dict[str, float]) -> str:
-    if not cpu:
-        return ""
-    return (
-        f"CPU cores busy (of {os.cpu_count()}) during {workload}: {server} {cpu['server']:.2f}, "
-        f"load generator {cpu['loadgen']:.2f}, PostgreSQL {cpu['database']:.2f}, other {cpu['other']:.2f}"
-    )
-
-
 def _openslot_table(args: argparse.Namespace, result: ConfigResult, sets: EventSets) -> Table:
     targets = _targets(result)
     table = Table(
@@ -494,16 +472,15 @@ def _openslot_table(args: argparse.Namespace, result: ConfigResult, sets: EventS
 
     def row(name: str, load: LoadResult, n: str, eps: str = "", target_key: str = "") -> None:
         target = targets.get(target_key, {})
-        met = _met(target["met"]) if target else ""
         table.add_row(
             name,
             n,
             f"{load.errors:,}",
             eps,
-            _ms(load.p50_ms),
-            _ms(load.p99_ms),
+            ms(load.p50_ms),
+            ms(load.p99_ms),
             target.get("target", ""),
-            met,
+            met(target["met"]) if target else "",
         )
 
     upsert, batch = result.upsert, result.batch
@@ -541,7 +518,7 @@ def _openslot_table(args: argparse.Namespace, result: ConfigResult, sets: EventS
         "",
         "",
         bytes_target["target"],
-        _met(bytes_target["met"]),
+        met(bytes_target["met"]),
     )
     return table
 
@@ -557,7 +534,7 @@ def _radicale_table(peer: dict[str, Any], args: argparse.Namespace, sets: EventS
         table.add_column(column, justify="right")
 
     def row(name: str, load: LoadResult, n: str, eps: str = "") -> None:
-        table.add_row(name, n, f"{load.errors:,}", eps, _ms(load.p50_ms), _ms(load.p99_ms))
+        table.add_row(name, n, f"{load.errors:,}", eps, ms(load.p50_ms), ms(load.p99_ms))
 
     ingest, bulk, read_load = peer["ingest"], peer["bulk"], peer["read_load"]
     row(
@@ -635,11 +612,11 @@ def _summary_table(results: Sequence[ConfigResult]) -> Table:
         table.add_row(
             r.label,
             f"{_eps(r.upsert):,.0f}",
-            _ms(r.upsert.p99_ms),
+            ms(r.upsert.p99_ms),
             f"{_eps(r.batch, BATCH_SIZE):,.0f}",
-            _ms(r.read_first.p50_ms),
-            _ms(r.read_all.p50_ms),
-            _ms(r.free_busy_first.p50_ms),
+            ms(r.read_first.p50_ms),
+            ms(r.read_all.p50_ms),
+            ms(r.free_busy_first.p50_ms),
             f"{r.storage['bytes_per_event']:,.0f}",
         )
     return table
@@ -706,13 +683,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     def log(message: str) -> None:
         console.print(message, highlight=False, markup=False)
 
-    idle_check = args.busy_before = busy_cores()
-    if idle_check is not None and idle_check > BUSY_WARNING:
-        console.print(
-            f"[yellow]the machine is busy before the run: {idle_check:.2f} of {os.cpu_count()} cores in use "
-            "by other processes; the numbers will be lower than on a quiet machine[/yellow]",
-            highlight=False,
-        )
+    args.busy_before, warning = busy_warning()
+    if warning:
+        console.print(warning, highlight=False)
     log(
         f"events suite: {len(sets.read):,} events in the read calendar, {sets.in_window} of them in "
         f"{WINDOW_FROM}..{WINDOW_TO}; {len(sets.upserts):,} single upserts"

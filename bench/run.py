@@ -2,12 +2,17 @@
 
 One command runs them all::
 
-    .venv/bin/python bench/run.py [--suite calendars|events|all] [--database-url postgresql://...]
+    .venv/bin/python bench/run.py [--suite calendars|events|availability|webhooks|all] [--database-url postgresql://...]
 
 - ``calendars``: requests per second of ``GET /v1/calendars``, the real ``openslot serve`` against
   a bare ASGI app serving the same bytes.
 - ``events``: event upserts, batch ingest, window reads, free/busy and bytes per event, against
   targets and against Radicale (a CalDAV server) given the same event set (``bench/events_suite.py``).
+- ``availability``: the availability solver in-process against a NumPy sweep and the brute-force
+  oracle, and ``POST /v1/availability`` on PostgreSQL holding millions of events
+  (``bench/availability_suite.py``).
+- ``webhooks``: push notification latency and deliveries per second of one worker against a local
+  receiver, against targets (``bench/webhooks_suite.py``).
 
 Every server runs as a subprocess on 127.0.0.1 and is measured over real HTTP. See bench/README.md.
 """
@@ -29,7 +34,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+import availability_suite
 import events_suite
+import webhooks_suite
 from common import (
     BENCH_DIR,
     HOST,
@@ -264,9 +271,12 @@ def _backend_list(value: str) -> list[str]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--suite", choices=("calendars", "events", "all"), default="all", help="Which benchmarks to run."
+        "--suite",
+        choices=("calendars", "events", "availability", "webhooks", "all"),
+        default="all",
+        help="Which benchmarks to run.",
     )
-    common = parser.add_argument_group("both suites")
+    common = parser.add_argument_group("every suite")
     common.add_argument(
         "--workers",
         type=_int_list,
@@ -287,6 +297,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "Default: sqlite, and postgresql too when --database-url is given.",
     )
     common.add_argument("--no-save", action="store_true", help=f"Do not append to {RESULTS_DIR}/.")
+    common.add_argument(
+        "--quick", action="store_true", help="Smaller counts and shorter time bounds (events, availability)."
+    )
+    common.add_argument(
+        "--seed", type=int, default=2026, help="Seed of the generated events (events, availability)."
+    )
     calendars = parser.add_argument_group("calendars suite (GET /v1/calendars)")
     calendars.add_argument("--duration", type=float, default=5.0, help="Seconds of measured load per server.")
     calendars.add_argument("--warmup", type=float, default=1.0, help="Seconds of discarded load first.")
@@ -304,6 +320,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="auto: wrk if it is on PATH, else the built-in Python generator.",
     )
     events_suite.add_arguments(parser.add_argument_group("events suite"))
+    availability_suite.add_arguments(parser.add_argument_group("availability suite"))
+    webhooks_suite.add_arguments(parser.add_argument_group("webhooks suite"))
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.duration > 300:
         parser.error("--duration must be in (0, 300]")
@@ -325,6 +343,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("wrk is not on PATH")
     if message := events_suite.check_arguments(args):
         parser.error(message)
+    if message := availability_suite.check_arguments(args):
+        parser.error(message)
+    if message := webhooks_suite.check_arguments(args):
+        parser.error(message)
     return args
 
 
@@ -338,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         status = max(status, run_calendars(args, console))
     if args.suite in ("events", "all"):
         status = max(status, events_suite.run(args, console))
+    if args.suite in ("availability", "all"):
+        status = max(status, availability_suite.run(args, console))
+    if args.suite in ("webhooks", "all"):
+        status = max(status, webhooks_suite.run(args, console))
     return status
 
 
