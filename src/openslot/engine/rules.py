@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from openslot.engine import times
 from openslot.engine.intervals import IntervalSet
@@ -35,6 +36,17 @@ def _local_instant(day: date, minutes: int, tzid: str) -> int:
 
 
 def weekly_intervals(periods: Iterable[WeeklyPeriod], tzid: str, start: int, end: int) -> IntervalSet:
+    """The instants in ``[start, end)`` of the weekly periods, read in ``tzid`` (see ``_weekly``).
+
+    Many members of one query share a rule and the window, so the answer is remembered.
+    """
+    return _weekly(
+        tuple(sorted(set(periods), key=lambda p: (p.day, p.start_time, p.end_time))), tzid, start, end
+    )
+
+
+@lru_cache(maxsize=512)
+def _weekly(periods: tuple[WeeklyPeriod, ...], tzid: str, start: int, end: int) -> IntervalSet:
     """The instants in ``[start, end)`` that fall in the weekly periods, read in ``tzid``.
 
     Each local day is converted on its own, so a period on a DST-change day keeps its wall-clock

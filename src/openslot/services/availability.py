@@ -83,7 +83,7 @@ class _Loaded:
     calendars: dict[str, list[str]]
     rules: dict[str, list[AvailabilityRule]]
     periods: dict[str, list[tuple[int, int]]]
-    busy: dict[str, list[Any]]
+    busy: dict[str, list[tuple[int, int, bool, str | None]]]
 
 
 def _load(session: Session, application_id: str, participants: list[GroupBody], lo: int, hi: int) -> _Loaded:
@@ -111,9 +111,12 @@ def _load(session: Session, application_id: str, participants: list[GroupBody], 
         ):
             periods.setdefault(account_id, []).append((int(start.timestamp()), int(end.timestamp())))
     all_calendars = [cid for cids in calendars.values() for cid in cids]
-    busy: dict[str, list[Any]] = {}
-    for row in busy_events(session, all_calendars, _datetime(lo), _datetime(hi)):
-        busy.setdefault(row.calendar_id, []).append(row)
+    # Per calendar, plain (start, end, all_day, application_id) tuples: members read them many times.
+    busy: dict[str, list[tuple[int, int, bool, str | None]]] = {}
+    for calendar_id, application, start, end, all_day, _status in busy_events(
+        session, all_calendars, _datetime(lo), _datetime(hi)
+    ):
+        busy.setdefault(calendar_id, []).append((start, end, all_day, application))
     return _Loaded(accounts, calendars, rules, periods, busy)
 
 
@@ -147,17 +150,15 @@ def _member_calendars(loaded: _Loaded, member: MemberBody, rules: Sequence[Avail
 def _member(loaded: _Loaded, application_id: str, member: MemberBody, lo: int, hi: int) -> Member:
     account = loaded.accounts[member.sub]
     rules = _member_rules(loaded, member)
-    rows = [
-        r
-        for calendar_id in _member_calendars(loaded, member, rules)
-        for r in loaded.busy.get(calendar_id, ())
-        if not member.only_managed_events or r.application_id == application_id
-    ]
-    busy = busy_from_spans(
-        [(r.start, r.end) for r in rows if not r.all_day],
-        [(r.start, r.end) for r in rows if r.all_day],
-        account.default_tzid,
-    )
+    timed: list[tuple[int, int]] = []
+    all_day: list[tuple[int, int]] = []
+    only_own = member.only_managed_events
+    for calendar_id in _member_calendars(loaded, member, rules):
+        for start, end, whole_day, owner in loaded.busy.get(calendar_id, ()):
+            if only_own and owner != application_id:
+                continue
+            (all_day if whole_day else timed).append((start, end))
+    busy = busy_from_spans(timed, all_day, account.default_tzid)
     available: IntervalSet | None = None
     if member.managed_availability or member.availability_rule_ids is not None:
         pieces = [
