@@ -133,18 +133,27 @@ def home(request: Request, web: Web) -> Response:
     return _page(web, request, "home.html", person=_session(web, request))
 
 
-def _sign_in_page(
-    web: WebState, request: Request, return_to: str, status: int = 200, **context: Any
+def _account_page(
+    web: WebState, request: Request, template: str, return_to: str, status: int, context: dict[str, Any]
 ) -> HTMLResponse:
+    """The sign-in or sign-up form, naming the application that sent the person here, if any."""
     return _page(
         web,
         request,
-        "sign_in.html",
+        template,
         status,
         return_to=return_to,
         return_query=_return_query(return_to),
         application_name=_application_name(web, return_to),
-        **({"email": "", "error": None} | context),
+        **context,
+    )
+
+
+def _sign_in_page(
+    web: WebState, request: Request, return_to: str, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return _account_page(
+        web, request, "sign_in.html", return_to, status, {"email": "", "error": None} | context
     )
 
 
@@ -174,16 +183,8 @@ def sign_in(request: Request, web: Web, form: Form) -> Response:
 def _sign_up_page(
     web: WebState, request: Request, return_to: str, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    return _page(
-        web,
-        request,
-        "sign_up.html",
-        status,
-        return_to=return_to,
-        return_query=_return_query(return_to),
-        application_name=_application_name(web, return_to),
-        **({"email": "", "name": "", "errors": {}, "error": None} | context),
-    )
+    defaults: dict[str, Any] = {"email": "", "name": "", "errors": {}, "error": None}
+    return _account_page(web, request, "sign_up.html", return_to, status, defaults | context)
 
 
 @router.get("/sign-up")
