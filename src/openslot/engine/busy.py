@@ -34,15 +34,12 @@ def _day_start(utc_midnight: int, tzid: str) -> int:
 
 def busy_intervals(events: Iterable[BusyEvent], all_day_tzid: str = "Etc/UTC") -> IntervalSet:
     """Opaque events that are not cancelled block their time; tentative ones block too."""
-    pieces: list[tuple[int, int]] = []
-    for event in events:
-        if event.transparent or event.status in NON_BLOCKING_STATUSES:
-            continue
-        if event.all_day:
-            pieces.append((_day_start(event.start, all_day_tzid), _day_start(event.end, all_day_tzid)))
-        else:
-            pieces.append((event.start, event.end))
-    return IntervalSet(pieces)
+    blocking = [e for e in events if not e.transparent and e.status not in NON_BLOCKING_STATUSES]
+    return busy_from_spans(
+        [(e.start, e.end) for e in blocking if not e.all_day],
+        [(e.start, e.end) for e in blocking if e.all_day],
+        all_day_tzid,
+    )
 
 
 def busy_from_spans(

@@ -29,6 +29,7 @@ from openslot.services.availability_query import (
     Buffer,
     GroupBody,
     MemberBody,
+    SequenceStepBody,
     instant,
     parse_body,
     parse_periods,
@@ -192,19 +193,18 @@ def _buffers(buffer: Buffer | None) -> tuple[int, int]:
 
 
 def _query(
-    body: AvailabilityBody, groups: tuple[Group, ...], window: IntervalSet, candidates: tuple[int, ...] | None
+    spec: AvailabilityBody | SequenceStepBody, groups: tuple[Group, ...], window: IntervalSet, **options: Any
 ) -> AvailabilityQuery:
-    before, after = _buffers(body.buffer)
+    """The engine's query for a request or a sequence step; ``options`` set the output fields."""
+    before, after = _buffers(spec.buffer)
     return AvailabilityQuery(
         groups=groups,
         query_periods=window,
-        duration=body.required_duration.seconds,
+        duration=spec.required_duration.seconds,
         buffer_before=before,
         buffer_after=after,
-        start_interval=body.start_interval.seconds if body.start_interval else None,
-        response_format=ResponseFormat(body.response_format),
-        max_results=body.max_results,
-        candidate_starts=candidates,
+        start_interval=spec.start_interval.seconds if spec.start_interval else None,
+        **options,
     )
 
 
@@ -232,7 +232,16 @@ def availability(ctx: ServiceContext, application_id: str, params: dict[str, Any
     body = parse_body(params)
     window, candidates = _window(body)
     groups = _groups(ctx, application_id, body.participants, body.buffer, window)
-    items = solve(_query(body, groups, window, candidates))
+    items = solve(
+        _query(
+            body,
+            groups,
+            window,
+            response_format=ResponseFormat(body.response_format),
+            max_results=body.max_results,
+            candidate_starts=candidates,
+        )
+    )
     statuses = (
         list(dict.fromkeys(m.sub for g in body.participants for m in g.members))
         if body.include_member_statuses
@@ -268,16 +277,7 @@ def sequenced_availability(
         if not step_window:
             return SequencedResult(sequences=[])
         groups = _groups(ctx, application_id, step.participants, step.buffer, step_window)
-        before, after = _buffers(step.buffer)
-        query = AvailabilityQuery(
-            groups=groups,
-            query_periods=step_window,
-            duration=step.required_duration.seconds,
-            buffer_before=before,
-            buffer_after=after,
-            start_interval=step.start_interval.seconds if step.start_interval else None,
-            response_format=ResponseFormat.SLOTS,
-        )
+        query = _query(step, groups, step_window, response_format=ResponseFormat.SLOTS)
         ordinal = step.ordinal if step.ordinal is not None else index + 1
         steps.append(SequenceStep(sequence_id=str(step.sequence_id), ordinal=ordinal, query=query))
     return SequencedResult(sequences=solve_sequences(steps, body.max_results))

@@ -180,19 +180,16 @@ def _page(
             )
             total = paging.total_pages(int(count or 0))
         rows = list(session.scalars(query))
-    more = len(rows) > paging.PAGE_SIZE
-    rows = rows[: paging.PAGE_SIZE]
-    token = None
-    if more:
-        last = rows[-1]
-        token = paging.encode(
-            ctx.secrets,
-            caller,
-            "available_periods",
-            paging.PageState(
-                state, current, max(total, current + 1), (last.start_at.isoformat(), last.period_id)
-            ),
-        )
+    rows, token, total = paging.cut(
+        ctx.secrets,
+        caller,
+        "available_periods",
+        rows,
+        state,
+        current,
+        total,
+        lambda row: (row.start_at.isoformat(), row.period_id),
+    )
     return PeriodPage(
         items=[
             PeriodView(
@@ -201,7 +198,7 @@ def _page(
             for p in rows
         ],
         current=current,
-        total=total if more else current,
+        total=total,
         next_token=token,
         localized_times=bool(state["localized"]),
     )

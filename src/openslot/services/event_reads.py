@@ -276,22 +276,20 @@ def _page(
     total: int,
     convert: Any,
 ) -> Page[Any]:
-    more = len(rows) > paging.PAGE_SIZE
-    rows = rows[: paging.PAGE_SIZE]
-    next_token = None
-    if more:
-        last = rows[-1]
-        next_state = paging.PageState(
-            query=state,
-            page=current,
-            total=max(total, current + 1),
-            cursor=(last.start_at.isoformat(), last.uid),
-        )
-        next_token = paging.encode(ctx.secrets, caller, kind, next_state)
+    rows, next_token, total = paging.cut(
+        ctx.secrets,
+        caller,
+        kind,
+        rows,
+        state,
+        current,
+        total,
+        lambda row: (row.start_at.isoformat(), row.uid),
+    )
     return Page(
         items=[convert(row, caller) for row in rows],
         current=current,
-        total=total if more else current,
+        total=total,
         next_token=next_token,
         localized_times=bool(state["localized"]),
         include_geo=bool(state["geo"]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,3 +60,27 @@ def decode(box: SecretBox, caller: Caller, kind: str, token: str) -> PageState:
 
 def total_pages(count: int) -> int:
     return max(1, -(-count // PAGE_SIZE))
+
+
+def cut(
+    box: SecretBox,
+    caller: Caller,
+    kind: str,
+    rows: list[Any],
+    query: dict[str, Any],
+    current: int,
+    total: int,
+    cursor: Callable[[Any], tuple[str, str]],
+) -> tuple[list[Any], str | None, int]:
+    """One page of ``rows`` (fetched one past the page size), the next page's token and the total.
+
+    ``cursor`` gives the keyset position of a row, from which the next page continues.
+    """
+    if len(rows) <= PAGE_SIZE:
+        return rows, None, current
+    rows = rows[:PAGE_SIZE]
+    total = max(total, current + 1)
+    token = encode(
+        box, caller, kind, PageState(query=query, page=current, total=total, cursor=cursor(rows[-1]))
+    )
+    return rows, token, total
