@@ -17,8 +17,9 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import itemgetter
 
-from openslot.engine.intervals import IntervalSet, at_least, intersect_all
+from openslot.engine.intervals import Interval, IntervalSet, at_least, intersect_all
 
 __all__ = [
     "AvailabilityQuery",
@@ -89,10 +90,59 @@ def member_starts(member: Member, window: IntervalSet, query: AvailabilityQuery)
     )
 
 
-def _group_starts(starts: Sequence[IntervalSet], required: int | None) -> IntervalSet:
-    if required is None or required >= len(starts):
-        return intersect_all(starts)
-    return at_least(starts, required)
+_end = itemgetter(1)
+
+
+def _clear_of(pieces: list[Interval], busy: tuple[Interval, ...], duration: int) -> list[Interval]:
+    """The parts of ``pieces`` outside ``busy`` (both normalised) that are at least ``duration`` long.
+
+    Busy time is far denser than the free time left, so each piece jumps to the busy intervals
+    that can touch it by bisection instead of walking past all of them.
+    """
+    out: list[Interval] = []
+    n = len(busy)
+    j = 0
+    for start, end in pieces:
+        j = bisect_right(busy, start, j, n, key=_end)
+        cursor = start
+        while j < n:
+            b_start, b_end = busy[j]
+            if b_start >= end:
+                break
+            if b_start - cursor >= duration:
+                out.append((cursor, b_start))
+            if b_end >= end:
+                # This busy interval may reach into the next piece too, so it is not passed.
+                cursor = end
+                break
+            cursor = b_end
+            j += 1
+        if end - cursor >= duration:
+            out.append((cursor, end))
+    return out
+
+
+def all_starts(members: Sequence[Member], window: IntervalSet, query: AvailabilityQuery) -> IntervalSet:
+    """The starts at which every one of ``members`` can attend, buffers included.
+
+    The same as intersecting every member's ``member_starts``, since a meeting fits everyone exactly
+    when it fits the time free for all of them; but computed as one shrinking set: the available time
+    shared by all, minus each member's busy time in turn. A piece shorter than the meeting can never
+    hold one, so it is dropped at once, and once nothing is left the remaining members are skipped.
+    """
+    free = window
+    # Members of one query often share their available time (one rule); each distinct set counts once.
+    for available in dict.fromkeys(m.available for m in members if m.available is not None):
+        free = free & available
+    duration = query.duration
+    pieces = [(a, b) for a, b in free if b - a >= duration]
+    for member in members:
+        if not pieces:
+            break
+        if member.busy:
+            busy = member.busy.expand(query.buffer_after, query.buffer_before)
+            pieces = _clear_of(pieces, busy.intervals, duration)
+    return IntervalSet.from_sorted_disjoint(tuple((a, b - duration + 1) for a, b in pieces))
 
 
 def _align_up(instant: int, step: int) -> int:
@@ -110,14 +160,19 @@ def _can_start_in(starts: IntervalSet, low: int, high: int, step: int | None) ->
     return any(step is None or _align_up(a, step) < b for a, b in starts.clip(low, high))
 
 
+# Each member's own possible starts; None for a member of a group that needs everyone, who can attend
+# at every valid start of the query, so that their starts need not be computed at all.
+MemberStarts = list[tuple[str, IntervalSet | None]]
+
+
 def _participants(
-    start_ranges: Sequence[tuple[int, int]], members: Sequence[tuple[str, IntervalSet]], step: int | None
+    start_ranges: Sequence[tuple[int, int]], members: MemberStarts, step: int | None
 ) -> tuple[str, ...]:
-    """Members able to attend at some start in the given ranges of valid starts."""
+    """Members able to attend at some start in the given ranges of valid starts (each holds one)."""
     able = (
         sub
         for sub, starts in members
-        if any(_can_start_in(starts, low, high, step) for low, high in start_ranges)
+        if starts is None or any(_can_start_in(starts, low, high, step) for low, high in start_ranges)
     )
     return tuple(dict.fromkeys(able))
 
@@ -143,9 +198,7 @@ def _placements(valid: IntervalSet, step: int | None, duration: int) -> Iterator
                 yield start, start + 1, start, start + duration
 
 
-def _periods(
-    valid: IntervalSet, query: AvailabilityQuery, members: Sequence[tuple[str, IntervalSet]]
-) -> list[Available]:
+def _periods(valid: IntervalSet, query: AvailabilityQuery, members: MemberStarts) -> list[Available]:
     step = query.start_interval or None
     results: list[Available] = []
     # Placements from two ranges of starts may overlap or touch (different members of an N-of-M
@@ -167,18 +220,18 @@ def _periods(
     return results
 
 
-def _slots(
-    valid: IntervalSet, query: AvailabilityQuery, members: Sequence[tuple[str, IntervalSet]]
-) -> list[Available]:
+def _slots(valid: IntervalSet, query: AvailabilityQuery, members: MemberStarts) -> list[Available]:
     step = query.start_interval or DEFAULT_START_INTERVAL
     duration = query.duration
     overlapping = query.response_format is ResponseFormat.OVERLAPPING_SLOTS
     results: list[Available] = []
+    everyone = _everyone(members)
     earliest = None  # the first start a non-overlapping slot may take
     for low, high in valid:
         start = _align_up(low if earliest is None else max(low, earliest), step)
         while start < high:
-            results.append(Available(start, start + duration, attendees(members, start)))
+            subs = everyone if everyone is not None else attendees(members, start)
+            results.append(Available(start, start + duration, subs))
             if len(results) >= query.max_results:
                 return results
             next_start = start + step if overlapping else _align_up(start + duration, step)
@@ -187,19 +240,21 @@ def _slots(
     return results
 
 
-def _candidates(
-    query: AvailabilityQuery, valid: IntervalSet, members: Sequence[tuple[str, IntervalSet]]
-) -> list[Available]:
+def _candidates(query: AvailabilityQuery, valid: IntervalSet, members: MemberStarts) -> list[Available]:
     results = []
+    everyone = _everyone(members)
     for start in sorted(set(query.candidate_starts or ())):
         if _contains(valid, start):
-            results.append(Available(start, start + query.duration, attendees(members, start)))
+            subs = everyone if everyone is not None else attendees(members, start)
+            results.append(Available(start, start + query.duration, subs))
             if len(results) >= query.max_results:
                 break
     return results
 
 
-MemberStarts = list[tuple[str, IntervalSet]]
+def _at_least(group: Group) -> int | None:
+    """How many members of ``group`` must attend, or None when that is all of them."""
+    return None if group.required is None or group.required >= len(group.members) else group.required
 
 
 def valid_starts(query: AvailabilityQuery) -> tuple[IntervalSet, MemberStarts]:
@@ -207,19 +262,36 @@ def valid_starts(query: AvailabilityQuery) -> tuple[IntervalSet, MemberStarts]:
     window = query.query_periods
     if query.candidate_starts is not None:
         window = IntervalSet((s, s + query.duration) for s in query.candidate_starts)
+    if not query.groups:
+        return IntervalSet(), []
     group_starts: list[IntervalSet] = []
     starts_by_member: MemberStarts = []
+    everyone: list[Member] = []
     for group in query.groups:
+        required = _at_least(group)
+        if required is None:
+            everyone.extend(group.members)
+            starts_by_member.extend((member.sub, None) for member in group.members)
+            continue
         starts = [member_starts(member, window, query) for member in group.members]
         starts_by_member.extend((member.sub, s) for member, s in zip(group.members, starts, strict=True))
-        group_starts.append(_group_starts(starts, group.required))
-    valid = intersect_all(group_starts) if group_starts else IntervalSet()
-    return valid, starts_by_member
+        group_starts.append(at_least(starts, required))
+    if len(group_starts) < len(query.groups):
+        # Every member of every group that needs everyone must attend: one pass over all of them.
+        group_starts.append(all_starts(everyone, window, query))
+    return intersect_all(group_starts), starts_by_member
+
+
+def _everyone(members: MemberStarts) -> tuple[str, ...] | None:
+    """Who attends every valid start, when that is every member: their names need no search per result."""
+    if all(starts is None for _, starts in members):
+        return tuple(dict.fromkeys(sub for sub, _ in members))
+    return None
 
 
 def attendees(members: MemberStarts, start: int) -> tuple[str, ...]:
-    """The members able to attend a meeting starting at ``start``, each named once."""
-    return tuple(dict.fromkeys(sub for sub, starts in members if _contains(starts, start)))
+    """The members able to attend a meeting at ``start``, a valid start of the query, each named once."""
+    return tuple(dict.fromkeys(sub for sub, starts in members if starts is None or _contains(starts, start)))
 
 
 def solve(query: AvailabilityQuery) -> list[Available]:
