@@ -661,6 +661,27 @@ def test_availability_rule_ids_select_rules(api: Api) -> None:
     assert error_key(ask(api, app, unknown), "participants") == "errors.not_found"
 
 
+def test_busy_time_counts_only_within_reach_of_available_time(api: Api) -> None:
+    """Events away from a member's available time cannot matter and may be left unread, but those
+    within a buffer's reach of it, or crossing into it from a gap, must still block."""
+    app = api.new_application()
+    alice = api.user(app, "alice")
+    assert alice.post("/v1/availability_rules", json=RULES[0]).status_code == 200  # 14:00-17:00 UTC
+    busy(alice, "gap-into-buffer", "13:00", "13:50")  # starts in the gap, ends within the buffer's reach
+    busy(alice, "inside", "15:00", "15:10")
+    busy(alice, "after-hours", "17:05", "17:40")  # after the rule, within reach of the buffer after
+    busy(alice, "far", "19:00", "20:00")
+    busy(alice, "night", "02:00", "03:00")
+    query = body({"sub": sub(alice), "managed_availability": True}, start="00:00", end="23:59", minutes=15)
+    query |= {"buffer": {"before": {"minutes": 15}, "after": {"minutes": 30}}}
+    assert spans(found(ask(api, app, query))) == [("14:05", "14:30"), ("15:25", "16:35")]
+    plain = body({"sub": sub(alice), "managed_availability": True}, start="00:00", end="23:59", minutes=15)
+    assert spans(found(ask(api, app, plain))) == [("14:00", "15:00"), ("15:10", "17:00")]
+    # With no available time at all no timed event is needed, and none is free.
+    nothing = body({"sub": sub(alice), "managed_availability": True}, start="18:00", end="23:59")
+    assert found(ask(api, app, nothing)) == []
+
+
 def test_a_rules_calendar_ids_choose_the_busy_calendars(api: Api) -> None:
     app = api.new_application()
     alice = api.user(app, "alice")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, null, select, union_all
 from sqlalchemy.orm import Session
 
+from openslot.engine import intervals
 from openslot.engine.availability import (
     AvailabilityQuery,
     Available,
@@ -19,7 +20,7 @@ from openslot.engine.availability import (
     solve,
 )
 from openslot.engine.busy import busy_from_spans
-from openslot.engine.intervals import IntervalSet, union_all
+from openslot.engine.intervals import IntervalSet
 from openslot.engine.rules import WeeklyPeriod, weekly_intervals
 from openslot.engine.sequences import SequenceStep, solve_sequences
 from openslot.services import scopes
@@ -37,8 +38,9 @@ from openslot.services.availability_query import (
 )
 from openslot.services.context import ServiceContext
 from openslot.services.errors import Forbidden, ValidationFailed
-from openslot.store.events import busy_events
+from openslot.store.events import BusyRow, busy_events
 from openslot.store.models import Account, AvailabilityRule, AvailablePeriod, Calendar, Grant
+from openslot.store.types import UTCDateTime, epoch_seconds
 
 
 @dataclass(frozen=True)
@@ -52,76 +54,104 @@ def _datetime(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _authorized_accounts(session: Session, application_id: str, subs: set[str]) -> dict[str, Account]:
-    """Accounts among ``subs`` that granted the application free/busy access; others are refused."""
-    rows = session.execute(
-        select(Account, Grant.scope)
-        .join(Grant, Grant.account_id == Account.id)
-        .where(Grant.application_id == application_id, Grant.revoked_at.is_(None), Account.id.in_(subs))
-    ).all()
-    scope_by_account: dict[str, set[str]] = {}
-    accounts: dict[str, Account] = {}
-    for account, scope in rows:
-        accounts[account.id] = account
-        scope_by_account.setdefault(account.id, set()).update(scopes.expand(scope))
-    unknown = sorted(subs - accounts.keys())
+class _Rule(NamedTuple):
+    rule_id: str
+    tzid: str
+    weekly_periods: list[dict[str, str]]
+    calendar_ids: list[str] | None
+
+
+@dataclass
+class _Loaded:
+    """Everything the members of one query need but their busy time, as plain values."""
+
+    tzids: dict[str, str]  # account → the zone its all-day events are read in
+    calendars: dict[str, list[str]]  # account → its calendars, oldest first
+    max_span: dict[str, int]  # calendar → its longest event in seconds
+    rules: dict[str, list[_Rule]]
+    periods: dict[str, list[tuple[int, int]]]
+
+
+# Constant statements, built once; the values travel as parameters.
+# Every calendar of the members' accounts that granted the application access, with each grant's scope.
+_ACCOUNTS = (
+    select(Account.id, Account.default_tzid, Grant.scope, Calendar.id, Calendar.max_event_seconds)
+    .join(Grant, Grant.account_id == Account.id)
+    .outerjoin(Calendar, and_(Calendar.account_id == Account.id, Calendar.deleted.is_(False)))
+    .where(
+        Grant.application_id == bindparam("application_id"),
+        Grant.revoked_at.is_(None),
+        Account.id.in_(bindparam("subs", expanding=True)),
+    )
+    .order_by(Calendar.created_at, Calendar.id)
+)
+# Rules and available periods in one round trip: the same columns, and a period has no rule_id.
+_RULES_AND_PERIODS = union_all(
+    select(
+        AvailabilityRule.account_id,
+        AvailabilityRule.rule_id,
+        AvailabilityRule.tzid,
+        AvailabilityRule.weekly_periods,
+        AvailabilityRule.calendar_ids,
+        null(),
+        null(),
+    ).where(AvailabilityRule.account_id.in_(bindparam("subs", expanding=True))),
+    select(
+        AvailablePeriod.account_id,
+        null(),
+        null(),
+        null(),
+        null(),
+        epoch_seconds(AvailablePeriod.start_at),
+        epoch_seconds(AvailablePeriod.end_at),
+    ).where(
+        AvailablePeriod.account_id.in_(bindparam("subs", expanding=True)),
+        AvailablePeriod.start_at < bindparam("end", type_=UTCDateTime),
+        AvailablePeriod.end_at > bindparam("start", type_=UTCDateTime),
+    ),
+)
+
+
+def _load(session: Session, application_id: str, participants: list[GroupBody], lo: int, hi: int) -> _Loaded:
+    """The members' accounts with their calendars (refusing any not authorized), then their rules and
+    available periods in one more query when any member takes managed availability into account."""
+    members = [member for group in participants for member in group.members]
+    subs = {member.sub for member in members}
+    rows = session.execute(_ACCOUNTS, {"application_id": application_id, "subs": list(subs)}).all()
+    tzids: dict[str, str] = {}
+    granted: dict[str, set[str]] = {}
+    calendars: dict[str, dict[str, None]] = {}
+    max_span: dict[str, int] = {}
+    for account_id, tzid, scope, calendar_id, longest in rows:
+        tzids[account_id] = tzid
+        granted.setdefault(account_id, set()).update(scopes.expand(scope))
+        own = calendars.setdefault(account_id, {})
+        if calendar_id is not None:
+            own[calendar_id] = None
+            max_span[calendar_id] = longest or 0
+    unknown = sorted(subs - tzids.keys())
     if unknown:
         # The same answer for a sub that does not exist and one that never authorized this application.
         raise ValidationFailed.single(
             "participants", "not_found", f"no authorization for these subs: {', '.join(unknown)}"
         )
-    lacking = sorted(sub for sub, granted in scope_by_account.items() if scopes.READ_FREE_BUSY not in granted)
+    lacking = sorted(sub for sub, scope in granted.items() if scopes.READ_FREE_BUSY not in scope)
     if lacking:
         raise Forbidden(f"these subs have not granted read_free_busy: {', '.join(lacking)}")
-    return accounts
-
-
-@dataclass
-class _Loaded:
-    """Everything the members of one query need, fetched with one query per table."""
-
-    accounts: dict[str, Account]
-    calendars: dict[str, list[str]]
-    rules: dict[str, list[AvailabilityRule]]
-    periods: dict[str, list[tuple[int, int]]]
-    busy: dict[str, list[tuple[int, int, bool, str | None]]]
-
-
-def _load(session: Session, application_id: str, participants: list[GroupBody], lo: int, hi: int) -> _Loaded:
-    members = [member for group in participants for member in group.members]
-    accounts = _authorized_accounts(session, application_id, {m.sub for m in members})
-    ids = list(accounts)
-    calendars: dict[str, list[str]] = {account_id: [] for account_id in ids}
-    for calendar_id, account_id in session.execute(
-        select(Calendar.id, Calendar.account_id)
-        .where(Calendar.account_id.in_(ids), Calendar.deleted.is_(False))
-        .order_by(Calendar.created_at, Calendar.id)
-    ):
-        calendars[account_id].append(calendar_id)
-    rules: dict[str, list[AvailabilityRule]] = {}
+    rules: dict[str, list[_Rule]] = {}
     periods: dict[str, list[tuple[int, int]]] = {}
     if any(m.managed_availability or m.availability_rule_ids is not None for m in members):
-        for rule in session.scalars(select(AvailabilityRule).where(AvailabilityRule.account_id.in_(ids))):
-            rules.setdefault(rule.account_id, []).append(rule)
-        for account_id, start, end in session.execute(
-            select(AvailablePeriod.account_id, AvailablePeriod.start_at, AvailablePeriod.end_at).where(
-                AvailablePeriod.account_id.in_(ids),
-                AvailablePeriod.start_at < _datetime(hi),
-                AvailablePeriod.end_at > _datetime(lo),
-            )
+        for account_id, rule_id, tzid, weekly, rule_calendars, start, end in session.execute(
+            _RULES_AND_PERIODS, {"subs": list(subs), "start": _datetime(lo), "end": _datetime(hi)}
         ):
-            periods.setdefault(account_id, []).append((int(start.timestamp()), int(end.timestamp())))
-    all_calendars = [cid for cids in calendars.values() for cid in cids]
-    # Per calendar, plain (start, end, all_day, application_id) tuples: members read them many times.
-    busy: dict[str, list[tuple[int, int, bool, str | None]]] = {}
-    for calendar_id, application, start, end, all_day, _status in busy_events(
-        session, all_calendars, _datetime(lo), _datetime(hi)
-    ):
-        busy.setdefault(calendar_id, []).append((start, end, all_day, application))
-    return _Loaded(accounts, calendars, rules, periods, busy)
+            if rule_id is None:
+                periods.setdefault(account_id, []).append((start, end))
+            else:
+                rules.setdefault(account_id, []).append(_Rule(rule_id, tzid, weekly, rule_calendars))
+    return _Loaded(tzids, {a: list(c) for a, c in calendars.items()}, max_span, rules, periods)
 
 
-def _member_rules(loaded: _Loaded, member: MemberBody) -> list[AvailabilityRule]:
+def _member_rules(loaded: _Loaded, member: MemberBody) -> list[_Rule]:
     if not member.managed_availability and member.availability_rule_ids is None:
         return []
     rules = loaded.rules.get(member.sub, [])
@@ -136,7 +166,7 @@ def _member_rules(loaded: _Loaded, member: MemberBody) -> list[AvailabilityRule]
     return rules
 
 
-def _member_calendars(loaded: _Loaded, member: MemberBody, rules: Sequence[AvailabilityRule]) -> list[str]:
+def _member_calendars(loaded: _Loaded, member: MemberBody, rules: Sequence[_Rule]) -> list[str]:
     own = loaded.calendars[member.sub]
     if member.calendar_ids is not None:
         if not set(member.calendar_ids) <= set(own):
@@ -148,18 +178,10 @@ def _member_calendars(loaded: _Loaded, member: MemberBody, rules: Sequence[Avail
     return list(dict.fromkeys(ruled)) if ruled else own
 
 
-def _member(loaded: _Loaded, application_id: str, member: MemberBody, lo: int, hi: int) -> Member:
-    account = loaded.accounts[member.sub]
-    rules = _member_rules(loaded, member)
-    timed: list[tuple[int, int]] = []
-    all_day: list[tuple[int, int]] = []
-    only_own = member.only_managed_events
-    for calendar_id in _member_calendars(loaded, member, rules):
-        for start, end, whole_day, owner in loaded.busy.get(calendar_id, ()):
-            if only_own and owner != application_id:
-                continue
-            (all_day if whole_day else timed).append((start, end))
-    busy = busy_from_spans(timed, all_day, account.default_tzid)
+def _available(
+    loaded: _Loaded, member: MemberBody, rules: Sequence[_Rule], lo: int, hi: int
+) -> IntervalSet | None:
+    """The member's available time from rules and periods (None: free whenever not busy)."""
     available: IntervalSet | None = None
     if member.managed_availability or member.availability_rule_ids is not None:
         pieces = [
@@ -168,11 +190,51 @@ def _member(loaded: _Loaded, application_id: str, member: MemberBody, lo: int, h
         ]
         if member.managed_availability:
             pieces.append(IntervalSet(loaded.periods.get(member.sub, ())))
-        available = union_all(pieces)
+        available = intervals.union_all(pieces)
     if member.available_periods is not None:
         own = IntervalSet(parse_periods(member.available_periods, "participants"))
         available = own if available is None else available & own
-    return Member(sub=member.sub, busy=busy, available=available)
+    return available
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One member before its busy time is known: where to read it, and when it is available."""
+
+    body: MemberBody
+    calendars: list[str]
+    available: IntervalSet | None
+
+
+def _plan(loaded: _Loaded, member: MemberBody, lo: int, hi: int) -> _Plan:
+    rules = _member_rules(loaded, member)
+    return _Plan(member, _member_calendars(loaded, member, rules), _available(loaded, member, rules, lo, hi))
+
+
+def _relevant(plans: Sequence[_Plan], window: IntervalSet, before: int, after: int) -> IntervalSet | None:
+    """The only time whose events can matter to the answer, or None when that is the whole window.
+
+    A member's busy time counts only where the member could meet (the window and their available
+    time), widened by the buffers, since a meeting needs its buffers clear as well.
+    """
+    sets = [window if plan.available is None else window & plan.available for plan in plans]
+    if any(s is window for s in sets):
+        return None
+    return intervals.union_all(dict.fromkeys(sets)).expand(before, after)
+
+
+def _member(loaded: _Loaded, application_id: str, plan: _Plan, busy_rows: dict[str, list[BusyRow]]) -> Member:
+    member = plan.body
+    timed: list[tuple[int, int]] = []
+    all_day: list[tuple[int, int]] = []
+    only_own = member.only_managed_events
+    for calendar_id in plan.calendars:
+        for _, owner, start, end, whole_day in busy_rows.get(calendar_id, ()):
+            if only_own and owner != application_id:
+                continue
+            (all_day if whole_day else timed).append((start, end))
+    busy = busy_from_spans(timed, all_day, loaded.tzids[member.sub])
+    return Member(sub=member.sub, busy=busy, available=plan.available)
 
 
 def _window(body: AvailabilityBody) -> tuple[IntervalSet, tuple[int, ...] | None]:
@@ -219,12 +281,27 @@ def _groups(
     lo, hi = window.intervals[0][0] - before, window.intervals[-1][1] + after
     with ctx.db.read() as session:
         loaded = _load(session, application_id, participants, lo, hi)
+        plans = [[_plan(loaded, m, lo, hi) for m in group.members] for group in participants]
+        every_plan = [plan for group in plans for plan in group]
+        calendar_ids = list(dict.fromkeys(cid for plan in every_plan for cid in plan.calendars))
+        relevant = _relevant(every_plan, window, before, after)
+        rows = busy_events(
+            session,
+            calendar_ids,
+            _datetime(lo),
+            _datetime(hi),
+            max((loaded.max_span.get(cid, 0) for cid in calendar_ids), default=0),
+            None if relevant is None else relevant.intervals,
+        )
+    busy_rows: dict[str, list[BusyRow]] = {}
+    for row in rows:
+        busy_rows.setdefault(row[0], []).append(row)
     return tuple(
         Group(
-            members=tuple(_member(loaded, application_id, m, lo, hi) for m in group.members),
+            members=tuple(_member(loaded, application_id, plan, busy_rows) for plan in group_plans),
             required=None if group.required == "all" else int(group.required),
         )
-        for group in participants
+        for group, group_plans in zip(participants, plans, strict=True)
     )
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Dialect, and_, bindparam, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.types import UserDefinedType
 
-from openslot.store.models import Calendar, Event, EventMove
-from openslot.store.types import epoch_seconds
+from openslot.store.models import BUSY_EVENT_CONDITION, Calendar, Event, EventMove
+from openslot.store.types import UTCDateTime, epoch_seconds
 
 Managed = Literal["exclude", "include", "only"]
 
@@ -89,9 +90,15 @@ def _conditions(window: EventWindow) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def longest_event(session: Session, calendar_ids: Sequence[str]) -> int:
-    query = select(func.max(Calendar.max_event_seconds)).where(Calendar.id.in_(calendar_ids))
-    return int(session.scalar(query) or 0)
+CALENDAR_SPANS = select(Calendar.id, Calendar.max_event_seconds).where(
+    Calendar.account_id == bindparam("account_id")
+)
+
+
+def calendar_spans(session: Session, account_id: str) -> dict[str, int]:
+    """The account's calendars and the longest event each has held (``Calendar.max_event_seconds``)."""
+    rows = session.connection().execute(CALENDAR_SPANS, {"account_id": account_id})
+    return {calendar_id: int(span) for calendar_id, span in rows}
 
 
 def count_events(session: Session, window: EventWindow) -> int:
@@ -117,9 +124,15 @@ def page_of_events(
     limit: int,
     after: tuple[datetime, str] | None = None,
     columns: Sequence[Any] = tuple(Event.__table__.c),
+    counted: bool = False,
 ) -> list[Any]:
-    """Rows (with the named columns) in start order, after the keyset cursor ``after``."""
-    query = select(*columns).where(*_conditions(window))
+    """Rows (with the named columns) in start order, after the keyset cursor ``after``.
+
+    ``counted`` adds ``matching``, the number of rows in the whole window, to every row: the first
+    page learns how many pages there are in the same round trip.
+    """
+    selected = [*columns, func.count().over().label("matching")] if counted else columns
+    query = select(*selected).where(*_conditions(window))
     if after is not None:
         start, uid = after
         query = query.where(or_(Event.start_at > start, and_(Event.start_at == start, Event.uid > uid)))
@@ -137,37 +150,87 @@ def managed_event(session: Session, calendar_id: str, application_id: str, event
     )
 
 
+BusyRow = tuple[str, str | None, int, int, bool]
+
+
+class _Instants(UserDefinedType[list[int]]):
+    """Epoch seconds written into a PostgreSQL statement as a constant ``timestamptz[]``.
+
+    A constant rather than a parameter: PostgreSQL folds ``to_timestamp`` of a number at planning
+    and then searches the array in place, while a parameter's array is copied for every row once a
+    prepared statement goes generic.
+    """
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "TIMESTAMPTZ[]"
+
+    def literal_processor(self, dialect: Dialect) -> Callable[[list[int]], str]:
+        def process(value: list[int]) -> str:
+            return "ARRAY[" + ", ".join(f"to_timestamp({int(instant)})" for instant in value) + "]"
+
+        return process
+
+
+def _overlaps_any(start: Any, end: Any) -> ColumnElement[bool]:
+    """Whether ``[start, end)`` shares an instant with the sorted, disjoint intervals whose ends are
+    the parameter ``within`` (``[b0, b1), [b2, b3), …`` flattened), by binary search in the database.
+
+    ``width_bucket`` counts the bounds at or below a value, so a value lies inside an interval exactly
+    when that count is odd; a span starting in a gap reaches the next interval when its last instant
+    (a microsecond before its end) counts more bounds than its start. Comparing timestamps directly
+    saves converting every row to epoch seconds.
+    """
+    bounds = bindparam("within", type_=_Instants(), literal_execute=True)
+    first = func.width_bucket(start, bounds)
+    last = func.width_bucket(end - literal_column("interval '1 microsecond'"), bounds)
+    return or_(first % 2 == 1, last > first)
+
+
+_EVENT_START = epoch_seconds(Event.start_at)
+_EVENT_END = epoch_seconds(Event.end_at)
+# Constant statements, built once; the values travel as parameters.
+_BUSY_EVENTS = select(Event.calendar_id, Event.application_id, _EVENT_START, _EVENT_END, Event.all_day).where(
+    Event.calendar_id.in_(bindparam("calendar_ids", expanding=True)),
+    Event.start_at >= bindparam("earliest_start", type_=UTCDateTime),
+    Event.start_at < bindparam("end", type_=UTCDateTime),
+    Event.end_at > bindparam("start", type_=UTCDateTime),
+    # The very terms of the partial index ``ix_events_busy``, as constants, so that every plan can use it.
+    text(BUSY_EVENT_CONDITION),
+)
+# All-day events become instants only in the reader's zone, so they are always read.
+_BUSY_ALL_DAY = _BUSY_EVENTS.where(Event.all_day.is_(True))
+_BUSY_WITHIN = _BUSY_EVENTS.where(or_(Event.all_day.is_(True), _overlaps_any(Event.start_at, Event.end_at)))
+
+
 def busy_events(
     session: Session,
     calendar_ids: Sequence[str],
     start: datetime,
     end: datetime,
-) -> list[Any]:
+    max_span: int,
+    within: Sequence[tuple[int, int]] | None = None,
+) -> list[BusyRow]:
     """Blocking events of the calendars overlapping ``[start, end)``, widened by a day for all-day ones.
 
-    Rows of ``(calendar_id, application_id, start, end, all_day, status)`` with ``start``/``end`` in
-    epoch seconds; transparent, cancelled and deleted events are left out here already.
+    Plain tuples ``(calendar_id, application_id, start, end, all_day)`` with ``start``/``end`` in epoch
+    seconds; transparent, cancelled and deleted events are left out here already. ``max_span`` is the
+    longest event of these calendars (``Calendar.max_event_seconds``). ``within`` (sorted, disjoint
+    epoch-second intervals) tells that timed events elsewhere do not matter to the caller: PostgreSQL
+    leaves them out, which saves sending and reading most rows when only working hours count.
     """
     if not calendar_ids:
         return []
     margin = timedelta(days=1)
-    max_span = (
-        session.scalar(select(func.max(Calendar.max_event_seconds)).where(Calendar.id.in_(calendar_ids))) or 0
-    )
-    query = select(
-        Event.calendar_id,
-        Event.application_id,
-        epoch_seconds(Event.start_at).label("start"),
-        epoch_seconds(Event.end_at).label("end"),
-        Event.all_day,
-        Event.status,
-    ).where(
-        Event.calendar_id.in_(calendar_ids),
-        Event.start_at >= start - margin - timedelta(seconds=int(max_span)),
-        Event.start_at < end + margin,
-        Event.end_at > start - margin,
-        Event.deleted.is_(False),
-        Event.transparency != "transparent",
-        Event.status != "cancelled",
-    )
-    return list(session.connection().execute(query).all())
+    params: dict[str, Any] = {
+        "calendar_ids": list(calendar_ids),
+        "earliest_start": start - margin - timedelta(seconds=max_span),
+        "end": end + margin,
+        "start": start - margin,
+    }
+    query = _BUSY_EVENTS
+    if within is not None and session.get_bind().dialect.name == "postgresql":
+        params["within"] = [instant for interval in within for instant in interval]
+        query = _BUSY_WITHIN if params["within"] else _BUSY_ALL_DAY
+    return [tuple(row) for row in session.connection().execute(query, params).all()]
