@@ -641,6 +641,7 @@ def outside_table(e2e: EndToEnd) -> Table:
 # part, and the frames of its sub-parts listed before it, whose samples are left out ("the rest").
 _MEMBER = "_member (openslot/services/availability.py)"
 _LOAD = "_load (openslot/services/availability.py)"
+_PLAN = "_plan (openslot/services/availability.py)"
 _BUSY_EVENTS = "busy_events (openslot/store/events.py)"
 _RULE = "weekly_intervals (openslot/engine/rules.py)"
 _BUSY = ("busy_from_spans (openslot/engine/busy.py)", "busy_intervals (openslot/engine/busy.py)")
@@ -648,13 +649,13 @@ PHASES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("API key check (application_or_caller)", ("application_or_caller (openslot/api/deps.py)",), ()),
     ("POST /v1/availability handler", ("query_availability (openslot/api/routes/availability.py)",), ()),
     ("  parse and validate the body", ("parse_body (openslot/services/availability_query.py)",), ()),
-    ("  _load: accounts, calendars, rules, events", (_LOAD,), ()),
-    ("    of which store.events.busy_events", (_BUSY_EVENTS,), ()),
-    ("    the rest of _load", (_LOAD,), (_BUSY_EVENTS,)),
-    ("  _member: build the members", (_MEMBER,), ()),
+    ("  _load: accounts, calendars, rules, periods", (_LOAD,), ()),
+    ("  _plan: each member's calendars and available time", (_PLAN,), ()),
     ("    of which weekly_intervals (the rule)", (_RULE,), ()),
-    ("    of which busy time (busy_from_spans)", _BUSY, ()),
-    ("    the rest of _member (rows → spans)", (_MEMBER,), (_RULE, *_BUSY)),
+    ("  store.events.busy_events", (_BUSY_EVENTS,), ()),
+    ("  _member: build the members' busy time", (_MEMBER,), ()),
+    ("    of which busy_from_spans", _BUSY, ()),
+    ("    the rest of _member (rows → spans)", (_MEMBER,), _BUSY),
     ("  solve()", ("solve (openslot/engine/availability.py)",), ()),
     ("  render the answer", ("availability (openslot/api/render.py)", "JSONResponse.render ("), ()),
 )

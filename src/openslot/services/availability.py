@@ -117,7 +117,9 @@ def _load(session: Session, application_id: str, participants: list[GroupBody], 
     available periods in one more query when any member takes managed availability into account."""
     members = [member for group in participants for member in group.members]
     subs = {member.sub for member in members}
-    rows = session.execute(_ACCOUNTS, {"application_id": application_id, "subs": list(subs)}).all()
+    # Core statements on the session's connection: nothing here needs the ORM's execution path.
+    connection = session.connection()
+    rows = connection.execute(_ACCOUNTS, {"application_id": application_id, "subs": list(subs)}).all()
     tzids: dict[str, str] = {}
     granted: dict[str, set[str]] = {}
     calendars: dict[str, dict[str, None]] = {}
@@ -141,7 +143,7 @@ def _load(session: Session, application_id: str, participants: list[GroupBody], 
     rules: dict[str, list[_Rule]] = {}
     periods: dict[str, list[tuple[int, int]]] = {}
     if any(m.managed_availability or m.availability_rule_ids is not None for m in members):
-        for account_id, rule_id, tzid, weekly, rule_calendars, start, end in session.execute(
+        for account_id, rule_id, tzid, weekly, rule_calendars, start, end in connection.execute(
             _RULES_AND_PERIODS, {"subs": list(subs), "start": _datetime(lo), "end": _datetime(hi)}
         ):
             if rule_id is None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Dialect, and_, bindparam, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Dialect, Row, and_, bindparam, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
@@ -150,7 +150,8 @@ def managed_event(session: Session, calendar_id: str, application_id: str, event
     )
 
 
-BusyRow = tuple[str, str | None, int, int, bool]
+# (calendar_id, application_id, start, end, all_day); a row of the query, which unpacks as a tuple.
+BusyRow = Row[str, str | None, int, int, bool]
 
 
 class _Instants(UserDefinedType[list[int]]):
@@ -211,14 +212,15 @@ def busy_events(
     end: datetime,
     max_span: int,
     within: Sequence[tuple[int, int]] | None = None,
-) -> list[BusyRow]:
+) -> Sequence[BusyRow]:
     """Blocking events of the calendars overlapping ``[start, end)``, widened by a day for all-day ones.
 
-    Plain tuples ``(calendar_id, application_id, start, end, all_day)`` with ``start``/``end`` in epoch
-    seconds; transparent, cancelled and deleted events are left out here already. ``max_span`` is the
-    longest event of these calendars (``Calendar.max_event_seconds``). ``within`` (sorted, disjoint
-    epoch-second intervals) tells that timed events elsewhere do not matter to the caller: PostgreSQL
-    leaves them out, which saves sending and reading most rows when only working hours count.
+    Rows that unpack as tuples ``(calendar_id, application_id, start, end, all_day)`` with
+    ``start``/``end`` in epoch seconds; transparent, cancelled and deleted events are left out here
+    already. ``max_span`` is the longest event of these calendars (``Calendar.max_event_seconds``).
+    ``within`` (sorted, disjoint epoch-second intervals) tells that timed events elsewhere do not
+    matter to the caller: PostgreSQL leaves them out, which saves sending and reading most rows when
+    only working hours count.
     """
     if not calendar_ids:
         return []
@@ -233,4 +235,4 @@ def busy_events(
     if within is not None and session.get_bind().dialect.name == "postgresql":
         params["within"] = [instant for interval in within for instant in interval]
         query = _BUSY_WITHIN if params["within"] else _BUSY_ALL_DAY
-    return [tuple(row) for row in session.connection().execute(query, params).all()]
+    return session.connection().execute(query, params).all()
