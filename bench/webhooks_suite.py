@@ -694,10 +694,10 @@ class ThroughputResult:
 
 # Where a worker's threads are, by the frames on their stacks: (label, frames, innermost only).
 PHASES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
-    ("claim: lease due jobs, build the requests", ("claim (openslot/services/notifications.py)",), False),
-    ("send: the signed POST", ("WebhookSender.send (openslot/",), False),
-    ("  of which opening a TCP connection", ("HTTPConnection._connect (httpcore",), False),
-    ("record: store the attempt's outcome", ("record (openslot/services/notifications.py)",), False),
+    ("claim: lease due jobs, build the requests", ("_claim (openslot/services/notifications.py)",), False),
+    ("send: the signed POST", ("WebhookSender.deliver (openslot/",), False),
+    ("  of which opening a TCP connection", ("WebhookSender._connect (openslot/",), False),
+    ("record: store the attempt's outcome", ("_record (openslot/services/notifications.py)",), False),
     ("waiting for the SQLite write lock", ("Database.transaction (openslot/store/uow.py)",), True),
     ("waiting for PostgreSQL", ("Connection.wait (psycopg/",), True),
 )

@@ -7,7 +7,9 @@ import os
 import secrets
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections import deque
+from concurrent.futures import Future
 
 from openslot.integrations.webhooks import Attempt, WebhookSender
 from openslot.services import notifications
@@ -28,7 +30,14 @@ def _process_alive(pid: int) -> bool:
 
 
 class DeliveryWorker:
-    """Runs until stopped. A slow receiver occupies one of ``concurrency`` senders, never the loop."""
+    """Runs until stopped: up to ``concurrency`` attempts on the wire, so a slow receiver holds one
+    place, never the loop.
+
+    The worker's thread records and claims in batches, one transaction per pass, and keeps a few
+    claimed jobs ready; the sender's event loop starts the next ready job the moment an attempt
+    ends, without waiting for the database. An ended attempt's job stays leased until its outcome is
+    recorded, so its channel gets nothing more until then.
+    """
 
     def __init__(
         self, ctx: ServiceContext, sender: WebhookSender, concurrency: int = 16, idle_wait: float = 1.0
@@ -38,8 +47,10 @@ class DeliveryWorker:
         self.concurrency = concurrency
         self.idle_wait = idle_wait
         self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._in_flight = 0
+        self._lock = threading.Lock()  # guards the three below, shared with the sender's loop
+        self._on_wire = 0
+        self._ready: deque[Outgoing] = deque()
+        self._finished: list[tuple[Outgoing, Attempt]] = []
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
     def release_orphans(self) -> None:
@@ -50,55 +61,136 @@ class DeliveryWorker:
     def wake(self) -> None:
         self._wake.set()
 
-    def _deliver(self, outgoing: Outgoing) -> None:
+    # --- on the wire ------------------------------------------------------------------------------
+
+    def _dispatch(self, claimed: list[Outgoing]) -> None:
+        """Send what the free places allow; the rest waits, ready, for attempts to end."""
+        with self._lock:
+            self._ready.extend(claimed)
+            starting = []
+            while self._ready and self._on_wire < self.concurrency:
+                starting.append(self._ready.popleft())
+                self._on_wire += 1
+        for outgoing in starting:
+            self._start(outgoing)
+
+    def _start(self, outgoing: Outgoing) -> None:
         try:
-            attempt = self.sender.send(
+            future = self.sender.submit(
                 outgoing.callback_url, outgoing.body, outgoing.secrets, outgoing.webhook_id
             )
         except Exception:  # a bug here must not lose the job: its lease runs out and it is sent again
             log.exception("delivery of job %s failed unexpectedly", outgoing.job_id)
-            attempt = Attempt("error", detail="internal error while sending")
+            self._ended(outgoing, Attempt("error", detail="internal error while sending"))
+            return
+        future.add_done_callback(lambda done: self._sent(outgoing, done))
+
+    def _sent(self, outgoing: Outgoing, future: Future[Attempt]) -> None:
         try:
-            notifications.record(self.ctx, outgoing, attempt)
+            attempt = future.result()
         except Exception:
-            log.exception("recording delivery of job %s failed; its lease will run out", outgoing.job_id)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-            self._wake.set()
+            log.exception("delivery of job %s failed unexpectedly", outgoing.job_id)
+            attempt = Attempt("error", detail="internal error while sending")
+        self._ended(outgoing, attempt)
+
+    def _ended(self, outgoing: Outgoing, attempt: Attempt) -> None:
+        with self._lock:
+            self._finished.append((outgoing, attempt))
+            following = self._ready.popleft() if self._ready else None
+            if following is None:
+                self._on_wire -= 1
+        if following is not None:
+            self._start(following)
+        self._wake.set()
+
+    # --- on the worker's thread ---------------------------------------------------------------------
+
+    def _pass(self, limit: int) -> tuple[int, int]:
+        """Record what ended and claim up to ``limit`` more; how many were recorded and claimed."""
+        with self._lock:
+            finished, self._finished = self._finished, []
+        if not finished and limit <= 0:
+            return 0, 0
+        try:
+            claimed = notifications.record_and_claim(
+                self.ctx, finished, limit, self.sender.timeout, self.holder
+            )
+        except Exception:
+            log.exception("a pass over the outbox failed; recording and claiming apart")
+            self._record_apart(finished)
+            claimed = self._claim(limit)
+        self._dispatch(claimed)
+        return len(finished), len(claimed)
+
+    def _record_apart(self, finished: list[tuple[Outgoing, Attempt]]) -> None:
+        for outgoing, attempt in finished:
+            try:
+                notifications.record(self.ctx, outgoing, attempt)
+            except Exception:
+                log.exception("recording delivery of job %s failed; its lease will run out", outgoing.job_id)
+
+    def _claim(self, limit: int) -> list[Outgoing]:
+        if limit <= 0:
+            return []
+        try:
+            return notifications.claim(self.ctx, limit, self.sender.timeout, self.holder)
+        except Exception:
+            log.exception("claiming notification jobs failed")
+            return []
+
+    def _room(self) -> tuple[int, bool]:
+        """How many more jobs to claim (places on the wire plus as many ready), and whether none
+        are out at all."""
+        with self._lock:
+            held = self._on_wire + len(self._ready)
+        return 2 * self.concurrency - held, held == 0
 
     def run(self, stop: threading.Event) -> None:
         self.release_orphans()
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="openslot-delivery") as pool:
-            while not stop.is_set():
-                with self._lock:
-                    free = self.concurrency - self._in_flight
-                claimed: list[Outgoing] = []
-                if free > 0:
-                    try:
-                        claimed = notifications.claim(self.ctx, free, self.sender.timeout, self.holder)
-                    except Exception:
-                        log.exception("claiming notification jobs failed")
-                for outgoing in claimed:
-                    with self._lock:
-                        self._in_flight += 1
-                    pool.submit(self._deliver, outgoing)
-                if not claimed:
-                    self._wake.wait(self.idle_wait)
-                    self._wake.clear()
+        # A claim costs about the same for one job as for many: claim once a batch's worth of room
+        # opens up, or at once when nothing is out.
+        batch = max(1, self.concurrency // 2)
+        while not stop.is_set():
+            self._wake.clear()
+            room, idle = self._room()
+            recorded, claimed = self._pass(room if room >= batch or idle else 0)
+            if not recorded and not claimed:
+                self._wake.wait(self.idle_wait)
+        self._stop_sending()
+
+    def _stop_sending(self) -> None:
+        """Give back what was claimed but not sent, then wait for the attempts on the wire and record
+        them."""
+        with self._lock:
+            unsent = list(self._ready)
+            self._ready.clear()
+        try:
+            notifications.release(self.ctx, unsent)
+        except Exception:
+            log.exception("giving back %d unsent jobs failed; their leases will run out", len(unsent))
+        self._drain(self.sender.timeout + 5)
+
+    def _drain(self, timeout: float) -> None:
+        """Wait for every claimed job to be sent and its outcome recorded."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._wake.clear()
+            self._pass(0)
+            with self._lock:
+                done = self._on_wire <= 0 and not self._ready and not self._finished
+            if done or time.monotonic() >= deadline:
+                break
+            self._wake.wait(min(self.idle_wait, max(0.0, deadline - time.monotonic())))
 
     def run_until_idle(self, max_rounds: int = 1000) -> int:
         """Deliver every job due now, one round at a time, in this thread; returns how many were sent."""
         sent = 0
         for _ in range(max_rounds):
-            claimed = notifications.claim(self.ctx, self.concurrency, self.sender.timeout, self.holder)
+            claimed = self._claim(self.concurrency)
             if not claimed:
                 break
-            with ThreadPoolExecutor(self.concurrency) as pool:
-                for outgoing in claimed:
-                    with self._lock:
-                        self._in_flight += 1
-                    pool.submit(self._deliver, outgoing)
+            self._dispatch(claimed)
+            self._drain(self.sender.timeout + 5)
             sent += len(claimed)
         return sent
 

@@ -6,10 +6,15 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
+from collections import OrderedDict
 
 from cryptography.fernet import Fernet, InvalidToken
 
 TOKEN_BYTES = 32  # 256 random bits in every token and client secret
+# Decrypted secrets the delivery worker keeps at hand; a Fernet decryption per notification costs
+# more than signing and sending it.
+DECRYPTED_CACHE_SIZE = 1024
 
 
 def new_token() -> str:
@@ -35,6 +40,8 @@ class SecretBox:
         fernet_key = hmac.new(root, b"openslot/client-secret-encryption", hashlib.sha256).digest()
         self._signing_key = hmac.new(root, b"openslot/signed-tokens", hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))
+        self._decrypted: OrderedDict[str, str] = OrderedDict()
+        self._decrypted_lock = threading.Lock()
 
     def lookup_hash(self, secret: str) -> str:
         return hmac.new(self._lookup_key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
@@ -47,6 +54,24 @@ class SecretBox:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("the secret was encrypted with another server key") from exc
+
+    def decrypt_cached(self, ciphertext: str) -> str:
+        """``decrypt``, remembering the most recently used results.
+
+        Keyed by the ciphertext itself: a changed secret is stored as a new ciphertext (Fernet
+        encrypts with a fresh IV every time), so it can never be answered with the old plaintext.
+        """
+        with self._decrypted_lock:
+            plain = self._decrypted.get(ciphertext)
+            if plain is not None:
+                self._decrypted.move_to_end(ciphertext)
+                return plain
+        plain = self.decrypt(ciphertext)
+        with self._decrypted_lock:
+            self._decrypted[ciphertext] = plain
+            if len(self._decrypted) > DECRYPTED_CACHE_SIZE:
+                self._decrypted.popitem(last=False)
+        return plain
 
     def sign(self, data: bytes) -> str:
         digest = hmac.new(self._signing_key, data, hashlib.sha256).digest()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from openslot.engine import times
 from openslot.integrations.webhooks import Attempt
-from openslot.services.channels import channel_json, view
+from openslot.services.channels import ChannelView, channel_json, view
 from openslot.services.context import ServiceContext
 from openslot.store import outbox
-from openslot.store.models import Application, Channel, Delivery, NotificationJob
+from openslot.store.models import Channel, NotificationJob
 
 # A lease outlasts the attempt it covers: the attempt's timeout plus this margin.
 LEASE_MARGIN = 45.0
@@ -41,39 +41,49 @@ class Outgoing:
     attempt: int
 
 
-def payload(channel: Channel, job: NotificationJob) -> bytes:
+def payload(channel: ChannelView, kind: str, changes_since: datetime | None) -> bytes:
     """The notification body of reference §7.4, serialised once: these exact bytes are signed and sent."""
-    notification: dict[str, str] = {"type": job.kind}
-    if job.changes_since is not None:
-        notification["changes_since"] = times.format_instant(job.changes_since)
-    body = {"notification": notification, "channel": channel_json(view(channel))}
+    notification: dict[str, str] = {"type": kind}
+    if changes_since is not None:
+        notification["changes_since"] = times.format_instant(changes_since)
+    body = {"notification": notification, "channel": channel_json(channel)}
     return json.dumps(body, separators=(",", ":")).encode()
 
 
 def claim(ctx: ServiceContext, limit: int, attempt_timeout: float, holder: str) -> list[Outgoing]:
     """Lease up to ``limit`` due jobs, at most one per channel, and prepare their requests."""
     now = ctx.clock.now()
-    ready: list[Outgoing] = []
     with ctx.db.transaction() as session:
-        lease = timedelta(seconds=attempt_timeout + LEASE_MARGIN)
-        for job in outbox.claim(session, now, limit, lease, holder):
-            channel = session.get(Channel, job.channel_id)
-            if channel is None or channel.closed_at is not None:
-                job.state, job.finished_at = "dropped", now
-                continue
-            application = session.get(Application, channel.application_id)
-            assert application is not None
-            ready.append(
-                Outgoing(
-                    job_id=job.id,
-                    channel_id=channel.id,
-                    callback_url=channel.callback_url,
-                    body=payload(channel, job),
-                    secrets=(ctx.secrets.decrypt(application.secret_encrypted),),
-                    webhook_id=job.webhook_id,
-                    attempt=job.attempts,
-                )
+        return _claim(ctx, session, now, limit, attempt_timeout, holder)
+
+
+def _claim(
+    ctx: ServiceContext, session: Session, now: datetime, limit: int, attempt_timeout: float, holder: str
+) -> list[Outgoing]:
+    lease = timedelta(seconds=attempt_timeout + LEASE_MARGIN)
+    jobs = outbox.claim(session, now, limit, lease, holder)
+    if not jobs:
+        return []
+    targets = outbox.delivery_targets(session, list({job.channel_id for job in jobs}))
+    ready: list[Outgoing] = []
+    dropped: list[int] = []
+    for job in jobs:
+        channel = targets.get(job.channel_id)
+        if channel is None or channel.closed_at is not None:
+            dropped.append(job.id)
+            continue
+        ready.append(
+            Outgoing(
+                job_id=job.id,
+                channel_id=channel.id,
+                callback_url=channel.callback_url,
+                body=payload(view(channel), job.kind, job.changes_since),
+                secrets=(ctx.secrets.decrypt_cached(channel.secret_encrypted),),
+                webhook_id=job.webhook_id,
+                attempt=job.attempts,
             )
+        )
+    outbox.end_jobs(session, dropped, "dropped", now)
     return ready
 
 
@@ -85,36 +95,92 @@ def _retry_delay(attempts: int, retry_after: float | None) -> float:
 
 def record(ctx: ServiceContext, sent: Outgoing, attempt: Attempt) -> None:
     """Store the attempt and decide what follows: done, a later retry, or a closed channel."""
+    record_all(ctx, [(sent, attempt)])
+
+
+def record_all(ctx: ServiceContext, finished: Sequence[tuple[Outgoing, Attempt]]) -> None:
+    """``record`` for many attempts in one transaction."""
+    if finished:
+        now = ctx.clock.now()
+        with ctx.db.transaction() as session:
+            _record(ctx, session, finished, now)
+
+
+def record_and_claim(
+    ctx: ServiceContext,
+    finished: Sequence[tuple[Outgoing, Attempt]],
+    limit: int,
+    attempt_timeout: float,
+    holder: str,
+) -> list[Outgoing]:
+    """``record_all`` then ``claim``, in one transaction: a worker's whole pass costs one commit."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        session.add(
-            Delivery(
-                job_id=sent.job_id,
-                channel_id=sent.channel_id,
-                attempt=sent.attempt,
-                attempted_at=now,
-                duration_ms=attempt.duration_ms,
-                status_code=attempt.status_code,
-                outcome=attempt.outcome,
-                detail=attempt.detail,
-            )
-        )
-        job = session.get(NotificationJob, sent.job_id)
-        channel = session.get(Channel, sent.channel_id)
-        assert job is not None and channel is not None
-        if attempt.delivered:
-            job.state, job.finished_at, job.locked_until = "done", now, None
-            channel.failing_since = None
-            return
-        if attempt.outcome == "gone":
-            _close(channel, job, now, "the callback answered 410 Gone")
-            return
-        channel.failing_since = channel.failing_since or now
-        if (now - channel.failing_since).total_seconds() >= ctx.webhook_failure_horizon:
-            _close(channel, job, now, "deliveries failed continuously past the failure horizon")
-            return
-        due = now + timedelta(seconds=_retry_delay(job.attempts, attempt.retry_after))
-        _retry_later(session, job, now, due)
+        if finished:
+            _record(ctx, session, finished, now)
+            # The claim below reads with plain statements, which do not flush the session first.
+            session.flush()
+        return _claim(ctx, session, now, limit, attempt_timeout, holder) if limit > 0 else []
+
+
+def _record(
+    ctx: ServiceContext, session: Session, finished: Sequence[tuple[Outgoing, Attempt]], now: datetime
+) -> None:
+    """A few statements for all the attempts and those delivered; the rare failures one by one."""
+    outbox.record_attempts(
+        session,
+        [
+            {
+                "job_id": sent.job_id,
+                "channel_id": sent.channel_id,
+                "attempt": sent.attempt,
+                "attempted_at": now,
+                "duration_ms": attempt.duration_ms,
+                "status_code": attempt.status_code,
+                "outcome": attempt.outcome,
+                "detail": attempt.detail,
+            }
+            for sent, attempt in finished
+        ],
+    )
+    delivered = [sent for sent, attempt in finished if attempt.delivered]
+    outbox.end_jobs(session, [sent.job_id for sent in delivered], "done", now)
+    outbox.clear_failing(session, [sent.channel_id for sent in delivered])
+    for sent, attempt in finished:
+        if not attempt.delivered:
+            _record_failure(ctx, session, sent, attempt, now)
+
+
+def release(ctx: ServiceContext, unsent: Sequence[Outgoing]) -> None:
+    """Give back jobs that were claimed but never sent (the worker is stopping): due again at once,
+    and the attempt they were claimed for not counted."""
+    if not unsent:
+        return
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        for sent in unsent:
+            job = session.get(NotificationJob, sent.job_id)
+            if job is None or job.state != "delivering":
+                continue
+            job.attempts -= 1
+            _retry_later(session, job, now, now)
+
+
+def _record_failure(
+    ctx: ServiceContext, session: Session, sent: Outgoing, attempt: Attempt, now: datetime
+) -> None:
+    job = session.get(NotificationJob, sent.job_id)
+    channel = session.get(Channel, sent.channel_id)
+    assert job is not None and channel is not None
+    if attempt.outcome == "gone":
+        _close(channel, job, now, "the callback answered 410 Gone")
+        return
+    channel.failing_since = channel.failing_since or now
+    if (now - channel.failing_since).total_seconds() >= ctx.webhook_failure_horizon:
+        _close(channel, job, now, "deliveries failed continuously past the failure horizon")
+        return
+    due = now + timedelta(seconds=_retry_delay(job.attempts, attempt.retry_after))
+    _retry_later(session, job, now, due)
 
 
 def _close(channel: Channel, job: NotificationJob, now: datetime, reason: str) -> None:

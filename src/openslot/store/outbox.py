@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import Insert, Row, Select, Update, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from openslot.store.models import Channel, NotificationJob
+from openslot.store.models import Application, Channel, Delivery, NotificationJob
 
 WAKE_CHANNEL = "openslot_jobs"
 PENDING_CHANGE = text("state = 'pending' AND kind = 'change'")
@@ -66,48 +67,143 @@ def open_channels_for(session: Session, account_id: str) -> list[Any]:
     )
 
 
-def claim(
-    session: Session, now: datetime, limit: int, lease: timedelta, holder: str
-) -> list[NotificationJob]:
-    """Due jobs, and jobs whose worker's lease ran out, marked as being delivered by the caller."""
-    due = or_(
-        and_(NotificationJob.state == "pending", NotificationJob.due_at <= now),
-        and_(NotificationJob.state == "delivering", NotificationJob.locked_until < now),
-    )
-    in_flight = aliased(NotificationJob)
+@functools.cache
+def _claim_statements(dialect: str) -> tuple[Select[Any], Update]:
+    """Built once per dialect: composing them anew costs more CPU than running them.
+
+    The candidates come from two index range scans on ``(state, due_at)``: leases that ran out
+    (few: at most the attempts in flight), then pending jobs in due order. Finished jobs, however
+    many have piled up, are never read.
+    """
+    jobs = NotificationJob.__table__
+    now = bindparam("now")
+    in_flight = jobs.alias("in_flight")
     # One attempt at a time per channel: a receiver that is slow or down holds one sender, not all.
     busy_channel = (
-        select(in_flight.id)
+        select(in_flight.c.id)
         .where(
-            in_flight.channel_id == NotificationJob.channel_id,
-            in_flight.state == "delivering",
-            in_flight.locked_until >= now,
+            in_flight.c.channel_id == jobs.c.channel_id,
+            in_flight.c.state == "delivering",
+            in_flight.c.locked_until >= now,
         )
         .exists()
     )
-    query = select(NotificationJob).where(due, ~busy_channel).order_by(NotificationJob.due_at)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    jobs: list[NotificationJob] = []
-    seen: set[str] = set()
-    for job in session.scalars(query.limit(limit * 4)):
-        if job.channel_id not in seen and len(jobs) < limit:
-            seen.add(job.channel_id)
-            jobs.append(job)
-    if jobs:
-        session.execute(
-            update(NotificationJob)
-            .where(NotificationJob.id.in_([job.id for job in jobs]))
-            .values(
-                state="delivering",
-                locked_until=now + lease,
-                locked_by=holder,
-                attempts=NotificationJob.attempts + 1,
-            )
+    expired = (
+        select(jobs.c.id, jobs.c.channel_id, jobs.c.due_at)
+        .where(jobs.c.state == "delivering", jobs.c.locked_until < now, ~busy_channel)
+        .order_by(jobs.c.due_at)
+        .limit(bindparam("scan"))
+    )
+    pending = (
+        select(jobs.c.id, jobs.c.channel_id, jobs.c.due_at)
+        .where(jobs.c.state == "pending", jobs.c.due_at <= now, ~busy_channel)
+        .order_by(jobs.c.due_at)
+        .limit(bindparam("scan"))
+    )
+    if dialect == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)
+        pending = pending.with_for_update(skip_locked=True)
+    first, second = expired.cte("expired"), pending.cte("pending")
+    candidates = select(first.c.id, first.c.channel_id).union_all(select(second.c.id, second.c.channel_id))
+    lease = (
+        update(jobs)
+        .where(jobs.c.id.in_(bindparam("ids", expanding=True)))
+        .values(
+            state="delivering",
+            locked_until=bindparam("locked_until"),
+            locked_by=bindparam("holder"),
+            attempts=jobs.c.attempts + 1,
         )
-        for job in jobs:
-            session.refresh(job)
-    return jobs
+        .returning(
+            jobs.c.id,
+            jobs.c.channel_id,
+            jobs.c.kind,
+            jobs.c.changes_since,
+            jobs.c.webhook_id,
+            jobs.c.attempts,
+        )
+    )
+    return select(candidates.subquery()), lease
+
+
+def claim(session: Session, now: datetime, limit: int, lease: timedelta, holder: str) -> list[Row[Any]]:
+    """Due jobs, and jobs whose worker's lease ran out, marked as being delivered by the caller.
+
+    At most one job per channel, and none of a channel that has an attempt in flight. Rows carry
+    ``id``, ``channel_id``, ``kind``, ``changes_since``, ``webhook_id`` and ``attempts`` (this
+    attempt's number); leases that ran out first, then oldest due first.
+    """
+    candidates, take = _claim_statements(session.get_bind().dialect.name)
+    connection = session.connection()
+    picked: dict[str, int] = {}
+    # A channel may have a verification and a change due at once: scan past the duplicates.
+    for job_id, channel_id in connection.execute(candidates, {"now": now, "scan": limit * 4}):
+        if channel_id not in picked:
+            picked[channel_id] = job_id
+            if len(picked) == limit:
+                break
+    if not picked:
+        return []
+    order = {job_id: i for i, job_id in enumerate(picked.values())}
+    claimed = connection.execute(
+        take, {"ids": list(order), "locked_until": now + lease, "holder": holder}
+    ).all()
+    return sorted(claimed, key=lambda row: order[row.id])
+
+
+@functools.cache
+def _record_statements() -> tuple[Select[Any], Insert, Update, Update]:
+    """Built once, like the claim's: the target and the result of every attempt."""
+    jobs, channels = NotificationJob.__table__, Channel.__table__
+    ids = bindparam("ids", expanding=True)
+    targets = (
+        select(
+            Channel.id,
+            Channel.callback_url,
+            Channel.only_managed,
+            Channel.calendar_ids,
+            Channel.closed_at,
+            Application.secret_encrypted,
+        )
+        .join(Application, Application.id == Channel.application_id)
+        .where(Channel.id.in_(ids))
+    )
+    end = (
+        update(jobs)
+        .where(jobs.c.id.in_(ids))
+        .values(state=bindparam("state"), finished_at=bindparam("now"), locked_until=None)
+    )
+    clear = (
+        update(channels)
+        .where(channels.c.id.in_(ids), channels.c.failing_since.is_not(None))
+        .values(failing_since=None)
+    )
+    return targets, insert(Delivery.__table__), end, clear
+
+
+def delivery_targets(session: Session, channel_ids: Sequence[str]) -> dict[str, Row[Any]]:
+    """Per channel: what a notification needs of it and the encrypted secret that signs it."""
+    targets = _record_statements()[0]
+    return {row.id: row for row in session.connection().execute(targets, {"ids": list(channel_ids)})}
+
+
+def end_jobs(session: Session, job_ids: Sequence[int], state: str, now: datetime) -> None:
+    """Jobs finished for good (``done``, ``dropped``), their leases released."""
+    if job_ids:
+        end = _record_statements()[2]
+        session.connection().execute(end, {"ids": list(job_ids), "state": state, "now": now})
+
+
+def record_attempts(session: Session, attempts: Sequence[dict[str, Any]]) -> None:
+    """Delivery rows, one per attempt, in one statement."""
+    if attempts:
+        session.connection().execute(_record_statements()[1], list(attempts))
+
+
+def clear_failing(session: Session, channel_ids: Sequence[str]) -> None:
+    """The channels' receivers answered: they are no longer failing."""
+    if channel_ids:
+        session.connection().execute(_record_statements()[3], {"ids": list(channel_ids)})
 
 
 def leases_held_on(session: Session, host: str) -> list[NotificationJob]:
