@@ -14,8 +14,9 @@ from starlette.testclient import TestClient
 from openslot.api.app import create_app
 from openslot.engine import times
 from openslot.integrations.clock import ManualClock
-from openslot.services import authorization, events
+from openslot.services import events
 from openslot.services.channels import MAX_OPEN_CHANNELS
+from openslot.services.context import Bearer
 from openslot.store.models import Event, NotificationJob
 from tests.conftest import Api, User
 
@@ -464,7 +465,7 @@ def test_a_change_committed_late_still_lowers_changes_since(api: Api) -> None:
     user = api.user()
     _channel(user)
     _settle(api)
-    caller = authorization.authenticate_access_token(api.ctx, user.tokens["access_token"])
+    caller = Bearer(user.tokens["access_token"])
     early = api.clock.now().replace(microsecond=0)
     slow_ctx = dataclasses.replace(api.ctx, clock=ManualClock(early))
     fast_ctx = dataclasses.replace(api.ctx, clock=ManualClock(early + timedelta(seconds=10)))

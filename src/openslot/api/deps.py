@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from openslot.api.params import request_params
 from openslot.api.ratelimit import RateLimiter
 from openslot.services import applications, authorization
-from openslot.services.context import Caller, Client, ServiceContext
+from openslot.services.context import Bearer, Caller, Client, ServiceContext
 from openslot.services.errors import Forbidden, OAuthError, Unauthorized
 
 
@@ -108,9 +108,23 @@ def application_or_caller(request: Request, ctx: Ctx, params: Params) -> Client 
     return found
 
 
+def bearer(*needed: str) -> Callable[[Request], Awaitable[Bearer]]:
+    """The access token, for a use case that checks it in its own transaction (see ``Bearer``)."""
+
+    # Async (no I/O here) so that the request makes a single trip to the thread pool.
+    async def presented(request: Request) -> Bearer:
+        token = bearer_value(request)
+        if token is None:
+            raise Unauthorized("an access token is required")
+        return Bearer(token, needed, admitted=lambda application_id: _limit(request, application_id))
+
+    return presented
+
+
 BodyClient = Annotated[Client, Depends(body_client)]
 TokenClient = Annotated[Client, Depends(token_client)]
 UserCaller = Annotated[Caller, Depends(caller)]
+AnyBearer = Annotated[Bearer, Depends(bearer())]
 ApplicationOrCaller = Annotated[Client | Caller, Depends(application_or_caller)]
 
 

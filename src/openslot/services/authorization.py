@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from openslot.services import scopes
 from openslot.services.accounts import LinkingProfile, linking_profile, provision_account
-from openslot.services.context import Caller, Client, ServiceContext
+from openslot.services.context import Bearer, Caller, Client, ServiceContext
 from openslot.services.credentials import new_token, same_digest, token_hash
-from openslot.services.errors import OAuthError, Unauthorized, ValidationFailed
+from openslot.services.errors import Forbidden, OAuthError, Unauthorized, ValidationFailed
 from openslot.store import repos
 from openslot.store.models import Account, Grant, Token
 from openslot.store.types import hex_id
@@ -226,10 +226,9 @@ def end_grants(session: Session, grant_ids: list[str], now: datetime) -> None:
     session.execute(delete(Token).where(Token.grant_id.in_(grant_ids)))
 
 
-def authenticate_access_token(ctx: ServiceContext, access_token: str) -> Caller:
+def _caller_of_token(session: Session, ctx: ServiceContext, access_token: str) -> Caller:
     digest = token_hash(access_token)
-    with ctx.db.read() as session:
-        row = repos.access_token_grant(session, digest)
+    row = repos.access_token_grant(session, digest)
     if (
         row is None
         or row.kind != "access"
@@ -246,6 +245,22 @@ def authenticate_access_token(ctx: ServiceContext, access_token: str) -> Caller:
         scope=row.scope,
         scopes=scopes.expand(row.scope),
     )
+
+
+def authenticate_access_token(ctx: ServiceContext, access_token: str) -> Caller:
+    with ctx.db.read() as session:
+        return _caller_of_token(session, ctx, access_token)
+
+
+def caller_in(session: Session, ctx: ServiceContext, bearer: Bearer) -> Caller:
+    """The caller of ``bearer``, checked inside the use case's transaction: 401 for a token that is
+    not a live access token, then the limits, then 403 without one of the scopes it needs."""
+    found = _caller_of_token(session, ctx, bearer.value)
+    if bearer.admitted is not None:
+        bearer.admitted(found.application_id)
+    if bearer.scopes and not found.scopes.intersection(bearer.scopes):
+        raise Forbidden(f"this request needs the {' or '.join(bearer.scopes)} scope")
+    return found
 
 
 def purge_expired_access_tokens(ctx: ServiceContext) -> int:

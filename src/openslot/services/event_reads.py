@@ -7,20 +7,19 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from openslot.engine import times
 from openslot.engine.errors import InvalidValue
-from openslot.services import paging, scopes
-from openslot.services.context import Caller, ServiceContext
+from openslot.services import authorization, paging, scopes
+from openslot.services.context import Bearer, Caller, ServiceContext
 from openslot.services.errors import Forbidden, NotFound, ValidationFailed
 from openslot.services.validation import Lenient, TzId, validate
-from openslot.store import repos
 from openslot.store.events import (
     FREE_BUSY_COLUMNS,
     EventWindow,
     Managed,
-    count_events,
-    longest_event,
+    calendar_spans,
     page_of_events,
 )
 from openslot.store.models import Event
@@ -112,7 +111,9 @@ def _bound(
     return parsed, _utc_midnight(day)
 
 
-def _window(ctx: ServiceContext, caller: Caller, query: ReadQuery, *, busy_only: bool) -> EventWindow:
+def _window(
+    session: Session, ctx: ServiceContext, caller: Caller, query: ReadQuery, *, busy_only: bool
+) -> EventWindow:
     today = times.to_local(ctx.clock.now(), query.tzid).date()
     instant_from, date_from = _bound(
         query.from_, "from", query.tzid, today - timedelta(days=DEFAULT_DAYS_BEFORE), upper=False
@@ -128,16 +129,14 @@ def _window(ctx: ServiceContext, caller: Caller, query: ReadQuery, *, busy_only:
             last_modified = times.parse_instant(query.last_modified)
         except InvalidValue as exc:
             raise ValidationFailed.single("last_modified", "invalid", exc.description) from exc
-    with ctx.db.read() as session:
-        own = [c.id for c in repos.calendars_of(session, caller.account_id)]
-        if query.calendar_ids is not None:
-            unknown = set(query.calendar_ids) - set(own)
-            if unknown:
-                raise NotFound("calendar not found")
-            calendar_ids = tuple(dict.fromkeys(query.calendar_ids))
-        else:
-            calendar_ids = tuple(own)
-        max_span = longest_event(session, calendar_ids)
+    spans = calendar_spans(session, caller.account_id)
+    if query.calendar_ids is not None:
+        if not spans.keys() >= set(query.calendar_ids):
+            raise NotFound("calendar not found")
+        calendar_ids = tuple(dict.fromkeys(query.calendar_ids))
+    else:
+        calendar_ids = tuple(sorted(spans))
+    max_span = max((spans[calendar_id] for calendar_id in calendar_ids), default=0)
     managed: Managed = "only" if query.only_managed else "include" if query.include_managed else "exclude"
     explicit_window = query.from_ is not None or query.to is not None
     return EventWindow(
@@ -236,30 +235,35 @@ def _require_scope(caller: Caller, kind: str, window: EventWindow) -> None:
 
 
 def _first_page(
-    ctx: ServiceContext, caller: Caller, kind: str, params: dict[str, Any], convert: Any
+    ctx: ServiceContext, bearer: Bearer, kind: str, params: dict[str, Any], convert: Any
 ) -> Page[Any]:
-    query = validate(ReadQuery, params)
-    window = _window(ctx, caller, query, busy_only=kind == "free_busy")
-    _require_scope(caller, kind, window)
-    state = {"window": _window_to_json(window), "localized": query.localized_times, "geo": query.include_geo}
-    columns = FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
     with ctx.db.read() as session:
-        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, columns=columns)
-        # Only a window with a second page needs counting.
-        total = paging.total_pages(count_events(session, window)) if len(rows) > paging.PAGE_SIZE else 1
+        caller = authorization.caller_in(session, ctx, bearer)
+        query = validate(ReadQuery, params)
+        window = _window(session, ctx, caller, query, busy_only=kind == "free_busy")
+        _require_scope(caller, kind, window)
+        state = {
+            "window": _window_to_json(window),
+            "localized": query.localized_times,
+            "geo": query.include_geo,
+        }
+        columns = FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
+        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, columns=columns, counted=True)
+        total = paging.total_pages(rows[0].matching) if rows else 1
         return _page(ctx, caller, kind, state, rows, 1, total, convert)
 
 
-def _next_page(ctx: ServiceContext, caller: Caller, kind: str, token: str, convert: Any) -> Page[Any]:
-    state = paging.decode(ctx.secrets, caller, kind, token)
-    try:
-        window = _window_from_json(caller, state.query["window"])
-    except (KeyError, TypeError, ValueError) as exc:  # a token from an older release of the server
-        raise NotFound("no such page") from exc
-    _require_scope(caller, kind, window)
-    after = (datetime.fromisoformat(state.cursor[0]), state.cursor[1])
-    columns = FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
+def _next_page(ctx: ServiceContext, bearer: Bearer, kind: str, token: str, convert: Any) -> Page[Any]:
     with ctx.db.read() as session:
+        caller = authorization.caller_in(session, ctx, bearer)
+        state = paging.decode(ctx.secrets, caller, kind, token)
+        try:
+            window = _window_from_json(caller, state.query["window"])
+        except (KeyError, TypeError, ValueError) as exc:  # a token from an older release of the server
+            raise NotFound("no such page") from exc
+        _require_scope(caller, kind, window)
+        after = (datetime.fromisoformat(state.cursor[0]), state.cursor[1])
+        columns = FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
         rows = page_of_events(session, window, paging.PAGE_SIZE + 1, after, columns)
         return _page(
             ctx, caller, kind, state.query, rows, state.page + 1, max(state.total, state.page + 1), convert
@@ -296,17 +300,17 @@ def _page(
     )
 
 
-def read_events(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> Page[EventView]:
-    return _first_page(ctx, caller, "events", params, _event_view)
+def read_events(ctx: ServiceContext, bearer: Bearer, params: dict[str, Any]) -> Page[EventView]:
+    return _first_page(ctx, bearer, "events", params, _event_view)
 
 
-def read_events_page(ctx: ServiceContext, caller: Caller, token: str) -> Page[EventView]:
-    return _next_page(ctx, caller, "events", token, _event_view)
+def read_events_page(ctx: ServiceContext, bearer: Bearer, token: str) -> Page[EventView]:
+    return _next_page(ctx, bearer, "events", token, _event_view)
 
 
-def free_busy(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> Page[FreeBusyView]:
-    return _first_page(ctx, caller, "free_busy", params, _free_busy_view)
+def free_busy(ctx: ServiceContext, bearer: Bearer, params: dict[str, Any]) -> Page[FreeBusyView]:
+    return _first_page(ctx, bearer, "free_busy", params, _free_busy_view)
 
 
-def free_busy_page(ctx: ServiceContext, caller: Caller, token: str) -> Page[FreeBusyView]:
-    return _next_page(ctx, caller, "free_busy", token, _free_busy_view)
+def free_busy_page(ctx: ServiceContext, bearer: Bearer, token: str) -> Page[FreeBusyView]:
+    return _next_page(ctx, bearer, "free_busy", token, _free_busy_view)

@@ -6,17 +6,18 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Row, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from openslot.services import authorization
 from openslot.services.channels import record_change
-from openslot.services.context import Caller, ServiceContext
+from openslot.services.context import Bearer, Caller, ServiceContext
 from openslot.services.errors import NotFound, ValidationFailed
 from openslot.services.event_input import MAX_EVENT_ID, EventInput, parse_event
 from openslot.services.validation import Lenient, validate
 from openslot.store.events import managed_event
-from openslot.store.models import Calendar, Event, EventMove
+from openslot.store.models import Calendar, Channel, Event, EventMove
 from openslot.store.types import hex_id
 
 
@@ -29,26 +30,39 @@ class BulkDeleteBody(Lenient):
     calendar_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
 
 
-# Constant statements: their compiled form is cached once; the values travel as parameters.
-INSERT_EVENT = insert(Event)
+# Constant statements: built and compiled once; the values travel as parameters.
+# A new event is one round trip: the insert does nothing when the application's event_id exists.
+INSERT_NEW_EVENT = {
+    name: dialect.insert(Event)
+    .on_conflict_do_nothing(index_elements=["calendar_id", "application_id", "event_id"])
+    .returning(Event.uid)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+EXISTING_EVENT = (
+    select(Event.uid, Event.start_at, Event.end_at, Event.all_day, Event.details)
+    .where(
+        Event.calendar_id == bindparam("calendar_id"),
+        Event.application_id == bindparam("application_id"),
+        Event.event_id == bindparam("event_id"),
+    )
+    .with_for_update()  # concurrent updates of one event merge their details one after the other
+)
 UPDATE_EVENT = update(Event).where(Event.uid == bindparam("match_uid"))
+INSERT_MOVE = insert(EventMove)
+WRITABLE_CALENDAR = select(
+    Calendar.id,
+    Calendar.account_id,
+    Calendar.readonly,
+    Calendar.deleted,
+    Calendar.max_event_seconds,
+    # Whether any channel may need telling, answered in the same round trip.
+    exists().where(Channel.account_id == Calendar.account_id, Channel.closed_at.is_(None)).label("watched"),
+).where(Calendar.id == bindparam("calendar_id"))
 
 
 def writable_calendar(session: Session, caller: Caller, calendar_id: str) -> Row[Any]:
     """The caller's calendar; 404 for anyone else's, 422 when it takes no writes."""
-    calendar = (
-        session.connection()
-        .execute(
-            select(
-                Calendar.id,
-                Calendar.account_id,
-                Calendar.readonly,
-                Calendar.deleted,
-                Calendar.max_event_seconds,
-            ).where(Calendar.id == calendar_id)
-        )
-        .first()
-    )
+    calendar = session.connection().execute(WRITABLE_CALENDAR, {"calendar_id": calendar_id}).first()
     if calendar is None or calendar.account_id != caller.account_id:
         raise NotFound("calendar not found")
     if calendar.deleted:
@@ -74,18 +88,9 @@ def _merged_details(existing: dict[str, Any], incoming: EventInput) -> dict[str,
     return details
 
 
-def upsert_event_in(
-    session: Session, ctx: ServiceContext, caller: Caller, calendar_id: str, data: EventInput
-) -> None:
-    """The upsert inside the caller's transaction (batch runs many of these).
-
-    Written with Core statements: this is the hottest write path, and the ORM's unit of work
-    costs more than the statements themselves.
-    """
-    calendar = writable_calendar(session, caller, calendar_id)
-    connection = session.connection()
-    now = ctx.clock.now()
-    fields = {
+def _event_fields(data: EventInput, now: datetime) -> dict[str, Any]:
+    """The columns an upsert sets, on insert and on update alike."""
+    return {
         "summary": data.summary,
         "description": data.description,
         "start_at": data.start,
@@ -98,44 +103,62 @@ def upsert_event_in(
         "deleted": False,
         "updated_at": now,
     }
-    existing = connection.execute(
-        select(Event.uid, Event.start_at, Event.end_at, Event.all_day, Event.details).where(
-            Event.calendar_id == calendar.id,
-            Event.application_id == caller.application_id,
-            Event.event_id == data.event_id,
-        )
-    ).first()
-    if existing is None:
-        details = dict(data.details)
-        details.pop("attendees_removed", None)
-        connection.execute(
-            INSERT_EVENT,
-            {
-                "uid": hex_id("evt"),
-                "account_id": caller.account_id,
-                "calendar_id": calendar.id,
-                "application_id": caller.application_id,
-                "event_id": data.event_id,
-                "details": details,
-                "created_at": now,
-                **fields,
-            },
-        )
-    else:
+
+
+def _insert_new(session: Session, caller: Caller, calendar_id: str, data: EventInput, now: datetime) -> bool:
+    """Insert the event unless the application's ``event_id`` exists in the calendar; whether it did."""
+    details = dict(data.details)
+    details.pop("attendees_removed", None)
+    connection = session.connection()
+    row = {
+        "uid": hex_id("evt"),
+        "account_id": caller.account_id,
+        "calendar_id": calendar_id,
+        "application_id": caller.application_id,
+        "event_id": data.event_id,
+        "details": details,
+        "created_at": now,
+        **_event_fields(data, now),
+    }
+    return connection.execute(INSERT_NEW_EVENT[connection.dialect.name], row).first() is not None
+
+
+def _span(data: EventInput) -> int:
+    return int((data.end - data.start).total_seconds())
+
+
+def upsert_event_in(
+    session: Session, ctx: ServiceContext, caller: Caller, calendar_id: str, data: EventInput
+) -> None:
+    """The upsert inside the caller's transaction (batch runs many of these).
+
+    Written with constant Core statements: this is the hottest write path, and the ORM's unit of
+    work, or building statements anew, costs more than the statements themselves.
+    """
+    calendar = writable_calendar(session, caller, calendar_id)
+    connection = session.connection()
+    now = ctx.clock.now()
+    if not _insert_new(session, caller, calendar.id, data, now):
+        key = {"calendar_id": calendar.id, "application_id": caller.application_id, "event_id": data.event_id}
+        existing = connection.execute(EXISTING_EVENT, key).one()
         if (existing.start_at, existing.end_at, existing.all_day) != (data.start, data.end, data.all_day):
             connection.execute(
-                insert(EventMove).values(
-                    event_uid=existing.uid,
-                    start_at=existing.start_at,
-                    end_at=existing.end_at,
-                    all_day=existing.all_day,
-                    moved_at=now,
-                )
+                INSERT_MOVE,
+                {
+                    "event_uid": existing.uid,
+                    "start_at": existing.start_at,
+                    "end_at": existing.end_at,
+                    "all_day": existing.all_day,
+                    "moved_at": now,
+                },
             )
         details = _merged_details(existing.details or {}, data)
-        connection.execute(UPDATE_EVENT, {"match_uid": existing.uid, "details": details, **fields})
-    record_change(session, caller.account_id, [calendar.id], caller.application_id, now)
-    span = int((data.end - data.start).total_seconds())
+        connection.execute(
+            UPDATE_EVENT, {"match_uid": existing.uid, "details": details, **_event_fields(data, now)}
+        )
+    if calendar.watched:
+        record_change(session, caller.account_id, [calendar.id], caller.application_id, now)
+    span = _span(data)
     if span > calendar.max_event_seconds:
         # Atomic, so concurrent writers to one calendar only ever raise the bound.
         connection.execute(
@@ -145,15 +168,22 @@ def upsert_event_in(
         )
 
 
-def upsert_event(ctx: ServiceContext, caller: Caller, calendar_id: str, params: dict[str, Any]) -> None:
-    data = parse_event(params)
-    try:
-        with ctx.db.transaction() as session:
-            upsert_event_in(session, ctx, caller, calendar_id, data)
-    except IntegrityError:
-        # A concurrent first upsert of the same event_id won the insert; this one updates it.
-        with ctx.db.transaction() as session:
-            upsert_event_in(session, ctx, caller, calendar_id, data)
+def upsert_event(ctx: ServiceContext, bearer: Bearer, calendar_id: str, params: dict[str, Any]) -> None:
+    # The common case, a new event that no channel watches and that is no longer than the
+    # calendar's longest, is one write: checked and inserted without a transaction around it.
+    with ctx.db.single_writes() as session:
+        caller = authorization.caller_in(session, ctx, bearer)
+        data = parse_event(params)
+        calendar = writable_calendar(session, caller, calendar_id)
+        if (
+            not calendar.watched
+            and _span(data) <= calendar.max_event_seconds
+            and _insert_new(session, caller, calendar.id, data, ctx.clock.now())
+        ):
+            return
+    # An update, a change to report or a longer event: several writes that stand or fall together.
+    with ctx.db.transaction() as session:
+        upsert_event_in(session, ctx, caller, calendar_id, data)
 
 
 def delete_event_in(
@@ -166,16 +196,24 @@ def delete_event_in(
     if event is not None and not event.deleted:
         now = ctx.clock.now()
         event.deleted, event.updated_at = True, now
-        record_change(session, caller.account_id, [calendar.id], caller.application_id, now)
+        if calendar.watched:
+            record_change(session, caller.account_id, [calendar.id], caller.application_id, now)
 
 
-def delete_event(ctx: ServiceContext, caller: Caller, calendar_id: str, params: dict[str, Any]) -> None:
+def delete_event(ctx: ServiceContext, bearer: Bearer, calendar_id: str, params: dict[str, Any]) -> None:
     with ctx.db.transaction() as session:
+        caller = authorization.caller_in(session, ctx, bearer)
         delete_event_in(session, ctx, caller, calendar_id, params)
 
 
-def bulk_delete(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> int:
+def bulk_delete(ctx: ServiceContext, bearer: Bearer, params: dict[str, Any]) -> int:
     """Delete the application's own events everywhere or in some calendars; returns how many."""
+    with ctx.db.transaction() as session:
+        caller = authorization.caller_in(session, ctx, bearer)
+        return _bulk_delete_in(session, ctx, caller, params)
+
+
+def _bulk_delete_in(session: Session, ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> int:
     body = validate(BulkDeleteBody, params)
     if body.delete_all is not None and body.calendar_ids is not None:
         raise ValidationFailed.single("delete_all", "invalid", "give delete_all or calendar_ids, not both")
@@ -183,29 +221,26 @@ def bulk_delete(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> 
         key = "invalid" if body.delete_all is False else "required"
         raise ValidationFailed.single("delete_all", key, "delete_all must be true, or calendar_ids given")
     now = ctx.clock.now()
-    with ctx.db.transaction() as session:
-        query = update(Event).where(
-            Event.account_id == caller.account_id,
-            Event.application_id == caller.application_id,
-            Event.deleted.is_(False),
-        )
-        if body.calendar_ids is not None:
-            owned = set(
-                session.scalars(
-                    select(Calendar.id).where(
-                        Calendar.account_id == caller.account_id, Calendar.id.in_(body.calendar_ids)
-                    )
+    query = update(Event).where(
+        Event.account_id == caller.account_id,
+        Event.application_id == caller.application_id,
+        Event.deleted.is_(False),
+    )
+    if body.calendar_ids is not None:
+        owned = set(
+            session.scalars(
+                select(Calendar.id).where(
+                    Calendar.account_id == caller.account_id, Calendar.id.in_(body.calendar_ids)
                 )
             )
-            if owned != set(body.calendar_ids):
-                raise NotFound("calendar not found")
-            query = query.where(Event.calendar_id.in_(owned))
-        changed = list(
-            session.scalars(query.values(deleted=True, updated_at=now).returning(Event.calendar_id))
         )
-        if changed:
-            record_change(session, caller.account_id, set(changed), caller.application_id, now)
-        return len(changed)
+        if owned != set(body.calendar_ids):
+            raise NotFound("calendar not found")
+        query = query.where(Event.calendar_id.in_(owned))
+    changed = list(session.scalars(query.values(deleted=True, updated_at=now).returning(Event.calendar_id)))
+    if changed:
+        record_change(session, caller.account_id, set(changed), caller.application_id, now)
+    return len(changed)
 
 
 def purge_tombstones(ctx: ServiceContext, older_than: datetime) -> int:

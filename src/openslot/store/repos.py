@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from openslot.store.models import Account, Application, Calendar, Grant, Profile, Token
@@ -50,26 +50,25 @@ def rotate_token(session: Session, digest: str, now: datetime) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def access_token_grant(session: Session, digest: str) -> Row[Any] | None:
-    """What a bearer check needs of an access token and its grant, in one narrow query."""
-    return (
-        session.connection()
-        .execute(
-            select(
-                Token.token_hash,
-                Token.kind,
-                Token.expires_at,
-                Grant.id.label("grant_id"),
-                Grant.account_id,
-                Grant.application_id,
-                Grant.scope,
-                Grant.revoked_at,
-            )
-            .join(Grant, Grant.id == Token.grant_id)
-            .where(Token.token_hash == digest)
-        )
-        .first()
+ACCESS_TOKEN_GRANT = (
+    select(
+        Token.token_hash,
+        Token.kind,
+        Token.expires_at,
+        Grant.id.label("grant_id"),
+        Grant.account_id,
+        Grant.application_id,
+        Grant.scope,
+        Grant.revoked_at,
     )
+    .join(Grant, Grant.id == Token.grant_id)
+    .where(Token.token_hash == bindparam("digest"))
+)
+
+
+def access_token_grant(session: Session, digest: str) -> Row[Any] | None:
+    """What a bearer check needs of an access token and its grant, in one narrow constant query."""
+    return session.connection().execute(ACCESS_TOKEN_GRANT, {"digest": digest}).first()
 
 
 def active_grants(session: Session, application_id: str, account_id: str) -> list[Grant]:

@@ -29,8 +29,12 @@ class Database:
         # Reads on PostgreSQL run in autocommit: a read-committed transaction gives each statement a
         # fresh snapshot anyway, and BEGIN/COMMIT would add two round trips to every request.
         read_options: dict[str, Any] = {READONLY_OPTION: True}
+        self._autocommit: sessionmaker[Session] | None = None
         if engine.dialect.name == "postgresql":
             read_options["isolation_level"] = "AUTOCOMMIT"
+            self._autocommit = sessionmaker(
+                bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            )
         self._read = sessionmaker(bind=engine.execution_options(**read_options), expire_on_commit=False)
 
     @contextmanager
@@ -41,6 +45,21 @@ class Database:
             if session.info.pop("outbox_written", False):
                 for hook in self.after_outbox_commit:
                     hook()
+
+    @contextmanager
+    def single_writes(self) -> Iterator[Session]:
+        """A session for reads followed by at most one write statement.
+
+        On PostgreSQL every statement commits by itself, which spares BEGIN and COMMIT (two round
+        trips); SQLite runs the block as one write transaction. Either way nothing in the block may
+        rely on two writes being atomic together: a use case that needs that uses ``transaction``.
+        """
+        if self._autocommit is None:
+            with self.transaction() as session:
+                yield session
+            return
+        with self._autocommit() as session, session.begin():
+            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:

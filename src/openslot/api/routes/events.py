@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from openslot.api import render
-from openslot.api.deps import Ctx, Params, UserCaller, require_scope
+from openslot.api.deps import AnyBearer, Ctx, Params, bearer
 from openslot.api.responses import JSONResponse
 from openslot.services import event_reads, events, scopes
-from openslot.services.context import Caller
+from openslot.services.context import Bearer
 
 router = APIRouter(tags=["events"])
 
-EventCreator = Annotated[Caller, Depends(require_scope(scopes.CREATE_EVENT))]
-EventDeleter = Annotated[Caller, Depends(require_scope(scopes.DELETE_EVENT))]
+EventCreator = Annotated[Bearer, Depends(bearer(scopes.CREATE_EVENT))]
+EventDeleter = Annotated[Bearer, Depends(bearer(scopes.DELETE_EVENT))]
 
 ACCEPTED = 202
 
@@ -26,48 +26,48 @@ def _next_page_url(request: Request, path: str, token: str | None) -> str | None
 
 
 @router.post("/v1/calendars/{calendar_id}/events", status_code=ACCEPTED)
-def upsert_event(calendar_id: str, ctx: Ctx, caller: EventCreator, params: Params) -> Response:
-    events.upsert_event(ctx, caller, calendar_id, params)
+def upsert_event(calendar_id: str, ctx: Ctx, credentials: EventCreator, params: Params) -> Response:
+    events.upsert_event(ctx, credentials, calendar_id, params)
     return Response(status_code=ACCEPTED)
 
 
 @router.delete("/v1/calendars/{calendar_id}/events", status_code=ACCEPTED)
-def delete_event(calendar_id: str, ctx: Ctx, caller: EventDeleter, params: Params) -> Response:
-    events.delete_event(ctx, caller, calendar_id, params)
+def delete_event(calendar_id: str, ctx: Ctx, credentials: EventDeleter, params: Params) -> Response:
+    events.delete_event(ctx, credentials, calendar_id, params)
     return Response(status_code=ACCEPTED)
 
 
 @router.delete("/v1/events", status_code=ACCEPTED)
-def bulk_delete(ctx: Ctx, caller: EventDeleter, params: Params) -> Response:
-    events.bulk_delete(ctx, caller, params)
+def bulk_delete(ctx: Ctx, credentials: EventDeleter, params: Params) -> Response:
+    events.bulk_delete(ctx, credentials, params)
     return Response(status_code=ACCEPTED)
 
 
 @router.get("/v1/events")
-def read_events(request: Request, ctx: Ctx, caller: UserCaller, params: Params) -> JSONResponse:
-    page = event_reads.read_events(ctx, caller, params)
+def read_events(request: Request, ctx: Ctx, credentials: AnyBearer, params: Params) -> JSONResponse:
+    page = event_reads.read_events(ctx, credentials, params)
     next_url = _next_page_url(request, "/v1/events", page.next_token)
     return JSONResponse(render.events_page(page, next_url))
 
 
 @router.get("/v1/events/pages/{token}")
-def read_events_page(request: Request, token: str, ctx: Ctx, caller: UserCaller) -> JSONResponse:
-    page = event_reads.read_events_page(ctx, caller, token)
+def read_events_page(request: Request, token: str, ctx: Ctx, credentials: AnyBearer) -> JSONResponse:
+    page = event_reads.read_events_page(ctx, credentials, token)
     next_url = _next_page_url(request, "/v1/events", page.next_token)
     return JSONResponse(render.events_page(page, next_url))
 
 
 @router.get("/v1/free_busy")
-def free_busy(request: Request, ctx: Ctx, caller: UserCaller, params: Params) -> JSONResponse:
-    page = event_reads.free_busy(ctx, caller, params)
+def free_busy(request: Request, ctx: Ctx, credentials: AnyBearer, params: Params) -> JSONResponse:
+    page = event_reads.free_busy(ctx, credentials, params)
     return JSONResponse(
         render.free_busy_page(page, _next_page_url(request, "/v1/free_busy", page.next_token))
     )
 
 
 @router.get("/v1/free_busy/pages/{token}")
-def free_busy_page(request: Request, token: str, ctx: Ctx, caller: UserCaller) -> JSONResponse:
-    page = event_reads.free_busy_page(ctx, caller, token)
+def free_busy_page(request: Request, token: str, ctx: Ctx, credentials: AnyBearer) -> JSONResponse:
+    page = event_reads.free_busy_page(ctx, credentials, token)
     return JSONResponse(
         render.free_busy_page(page, _next_page_url(request, "/v1/free_busy", page.next_token))
     )
