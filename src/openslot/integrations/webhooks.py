@@ -14,13 +14,14 @@ import concurrent.futures
 import email.utils
 import hashlib
 import hmac
+import logging
 import ssl
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import h11
@@ -35,13 +36,30 @@ MAX_DRAINED_BODY = 64 * 1024
 KEEPALIVE_EXPIRY = 5.0
 MAX_IDLE_PER_ORIGIN = 64
 READ_CHUNK = 64 * 1024
+MAX_REMEMBERED_URLS = 4096
 USER_AGENT = f"Openslot/{__version__}"
 # Characters left as they are in the request target; anything else (spaces, non-ASCII) is
 # percent-encoded, as browsers and general-purpose clients do.
 _PATH_SAFE = "/%!$&'()*+,;=:@-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 
-T = TypeVar("T")
+log = logging.getLogger("openslot.webhooks")
+
+
+class Webhook(Protocol):
+    """What an attempt needs: where, the exact body, the secrets that sign it, its stable id."""
+
+    @property
+    def callback_url(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def secrets(self) -> Sequence[str]: ...
+    @property
+    def webhook_id(self) -> str: ...
+
+
+W = TypeVar("W", bound=Webhook)
 
 
 def signature(body: bytes, secrets: Sequence[str]) -> str:
@@ -134,8 +152,9 @@ class _Connection:
         while True:
             event = http.next_event()
             if event is h11.NEED_DATA:
-                http.receive_data(await self.reader.read(READ_CHUNK))
-                self.answered = True
+                data = await self.reader.read(READ_CHUNK)
+                self.answered = self.answered or bool(data)
+                http.receive_data(data)
             elif isinstance(event, h11.Response):
                 status = event.status_code
                 for name, value in event.headers:
@@ -167,19 +186,33 @@ class WebhookSender:
         self.guard = guard
         self.timeout = timeout
         self._pool: dict[_Origin, list[_Connection]] = {}
+        self._allowed_literals: dict[str, Target] = {}  # only touched on the loop
         self._ssl: ssl.SSLContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._thread_started = threading.Event()
+        self._loop_thread = 0
+        self._tasks: set[asyncio.Task[None]] = set()
         self._start_lock = threading.Lock()
         self._closed = False
         self._sweeping = False
 
     # --- from other threads ---------------------------------------------------------------------
 
+    def start(self, webhooks: Sequence[W], ended: Callable[[W, Attempt], None]) -> None:
+        """Start attempts without waiting for them; ``ended`` is called on the sender's loop as each
+        one ends. One hand-over to the loop for them all, none when called on the loop itself."""
+        loop = self._running_loop()
+        if threading.get_ident() == self._loop_thread:
+            self._spawn(webhooks, ended)
+        else:
+            loop.call_soon_threadsafe(self._spawn, webhooks, ended)
+
     def submit(
         self, url: str, body: bytes, secrets: Sequence[str], webhook_id: str
     ) -> concurrent.futures.Future[Attempt]:
-        return self._run(self.deliver(url, body, secrets, webhook_id))
+        loop = self._running_loop()
+        return asyncio.run_coroutine_threadsafe(self.deliver(url, body, secrets, webhook_id), loop)
 
     def send(self, url: str, body: bytes, secrets: Sequence[str], webhook_id: str) -> Attempt:
         return self.submit(url, body, secrets, webhook_id).result()
@@ -198,20 +231,45 @@ class WebhookSender:
         if not thread.is_alive():
             loop.close()
 
-    def _run(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._start_lock:
             if self._closed:
-                coroutine.close()
                 raise RuntimeError("the webhook sender is closed")
             if self._loop is None:
                 self._loop = _new_loop()
-                self._thread = threading.Thread(
-                    target=self._loop.run_forever, name="openslot-webhooks", daemon=True
-                )
+                self._thread = threading.Thread(target=self._serve, name="openslot-webhooks", daemon=True)
                 self._thread.start()
-            return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+                self._thread_started.wait()
+            return self._loop
+
+    def _serve(self) -> None:
+        assert self._loop is not None
+        self._loop_thread = threading.get_ident()
+        self._thread_started.set()
+        self._loop.run_forever()
 
     # --- on the loop ----------------------------------------------------------------------------
+
+    def _spawn(self, webhooks: Sequence[W], ended: Callable[[W, Attempt], None]) -> None:
+        loop = asyncio.get_running_loop()
+        for webhook in webhooks:
+            task = loop.create_task(self._attempt(webhook, ended))
+            # The loop keeps only weak references to its tasks.
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _attempt(self, webhook: W, ended: Callable[[W, Attempt], None]) -> None:
+        try:
+            attempt = await self.deliver(
+                webhook.callback_url, webhook.body, webhook.secrets, webhook.webhook_id
+            )
+        except asyncio.CancelledError:
+            ended(webhook, Attempt("error", detail="the sender was closed during the attempt"))
+            raise
+        except Exception:
+            log.exception("an attempt to %s failed unexpectedly", webhook.callback_url)
+            attempt = Attempt("error", detail="internal error while sending")
+        ended(webhook, attempt)
 
     async def deliver(self, url: str, body: bytes, secrets: Sequence[str], webhook_id: str) -> Attempt:
         started = time.monotonic()
@@ -224,11 +282,12 @@ class WebhookSender:
         except CallbackRefused as exc:
             return Attempt("blocked", detail=f"callback_url {exc.reason}", duration_ms=elapsed())
         default_port = 443 if target.scheme == "https" else 80
+        host = target.host if target.host.isascii() else target.host.encode("idna").decode("ascii")
         request = h11.Request(
             method="POST",
             target=request_target(url),
             headers=[
-                ("Host", target.host if target.port == default_port else f"{target.host}:{target.port}"),
+                ("Host", host if target.port == default_port else f"{host}:{target.port}"),
                 ("Content-Type", "application/json; charset=utf-8"),
                 ("Content-Length", str(len(body))),
                 (SIGNATURE_HEADER, signature(body, secrets)),
@@ -256,14 +315,26 @@ class WebhookSender:
         return Attempt("failed", status, duration_ms=elapsed())
 
     async def _checked(self, url: str) -> Target:
-        """The guard's verdict, taken again for this attempt; a name is resolved off the loop."""
+        """The guard's verdict, taken again for this attempt; a name is resolved off the loop.
+
+        A host name is resolved and checked for every attempt, so it cannot be re-pointed at a
+        forbidden address in between. A URL whose host is an address needs no look-up: its verdict
+        depends on nothing but the URL and the guard's fixed settings, so an allowed one is kept.
+        """
+        target = self._allowed_literals.get(url)
+        if target is not None:
+            return target
         _, host, _ = self.guard.parse(url)
         if literal_address(host) is None:
             loop = asyncio.get_running_loop()
             target = await loop.run_in_executor(None, lambda: self.guard.check(url, resolve=True))
-        else:
-            target = self.guard.check(url, resolve=True)
+            assert target is not None
+            return target
+        target = self.guard.check(url, resolve=True)
         assert target is not None
+        if len(self._allowed_literals) >= MAX_REMEMBERED_URLS:
+            self._allowed_literals.clear()
+        self._allowed_literals[url] = target
         return target
 
     async def _exchange(self, origin: _Origin, request: h11.Request, body: bytes) -> tuple[int, str | None]:
@@ -338,9 +409,11 @@ class WebhookSender:
         """Close connections idle past their expiry, so callbacks never seen again hold no sockets."""
         now = time.monotonic()
         for origin, idle in list(self._pool.items()):
-            keep = [c for c in idle if c.reusable(now)]
+            keep = []
             for connection in idle:
-                if connection not in keep:
+                if connection.reusable(now):
+                    keep.append(connection)
+                else:
                     connection.close()
             if keep:
                 self._pool[origin] = keep

@@ -9,7 +9,6 @@ import socket
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
 
 from openslot.integrations.webhooks import Attempt, WebhookSender
 from openslot.services import notifications
@@ -71,36 +70,27 @@ class DeliveryWorker:
             while self._ready and self._on_wire < self.concurrency:
                 starting.append(self._ready.popleft())
                 self._on_wire += 1
-        for outgoing in starting:
-            self._start(outgoing)
+        self._start(starting)
 
-    def _start(self, outgoing: Outgoing) -> None:
-        try:
-            future = self.sender.submit(
-                outgoing.callback_url, outgoing.body, outgoing.secrets, outgoing.webhook_id
-            )
-        except Exception:  # a bug here must not lose the job: its lease runs out and it is sent again
-            log.exception("delivery of job %s failed unexpectedly", outgoing.job_id)
-            self._ended(outgoing, Attempt("error", detail="internal error while sending"))
+    def _start(self, outgoing: list[Outgoing]) -> None:
+        if not outgoing:
             return
-        future.add_done_callback(lambda done: self._sent(outgoing, done))
-
-    def _sent(self, outgoing: Outgoing, future: Future[Attempt]) -> None:
         try:
-            attempt = future.result()
-        except Exception:
-            log.exception("delivery of job %s failed unexpectedly", outgoing.job_id)
-            attempt = Attempt("error", detail="internal error while sending")
-        self._ended(outgoing, attempt)
+            self.sender.start(outgoing, self._ended)
+        except Exception:  # a bug here must not lose the jobs: their leases run out, they are sent again
+            log.exception("delivery of jobs %s failed unexpectedly", [o.job_id for o in outgoing])
+            for each in outgoing:
+                self._ended(each, Attempt("error", detail="internal error while sending"))
 
     def _ended(self, outgoing: Outgoing, attempt: Attempt) -> None:
+        """On the sender's loop: the attempt's place goes to the next ready job, if any."""
         with self._lock:
             self._finished.append((outgoing, attempt))
             following = self._ready.popleft() if self._ready else None
             if following is None:
                 self._on_wire -= 1
         if following is not None:
-            self._start(following)
+            self._start([following])
         self._wake.set()
 
     # --- on the worker's thread ---------------------------------------------------------------------
