@@ -79,24 +79,24 @@ def _claim_statements(dialect: str) -> tuple[Select[Any], Update]:
     now = bindparam("now")
     in_flight = jobs.alias("in_flight")
     # One attempt at a time per channel: a receiver that is slow or down holds one sender, not all.
-    busy_channel = (
-        select(in_flight.c.id)
-        .where(
-            in_flight.c.channel_id == jobs.c.channel_id,
-            in_flight.c.state == "delivering",
-            in_flight.c.locked_until >= now,
-        )
-        .exists()
+    # NOT IN a subquery is one hashed set of the channels in flight, looked up per candidate; a
+    # correlated NOT EXISTS would scan the jobs in flight again for every candidate.
+    busy_channels = select(in_flight.c.channel_id).where(
+        in_flight.c.state == "delivering", in_flight.c.locked_until >= now
     )
     expired = (
         select(jobs.c.id, jobs.c.channel_id, jobs.c.due_at)
-        .where(jobs.c.state == "delivering", jobs.c.locked_until < now, ~busy_channel)
+        .where(
+            jobs.c.state == "delivering",
+            jobs.c.locked_until < now,
+            jobs.c.channel_id.not_in(busy_channels),
+        )
         .order_by(jobs.c.due_at)
         .limit(bindparam("scan"))
     )
     pending = (
         select(jobs.c.id, jobs.c.channel_id, jobs.c.due_at)
-        .where(jobs.c.state == "pending", jobs.c.due_at <= now, ~busy_channel)
+        .where(jobs.c.state == "pending", jobs.c.due_at <= now, jobs.c.channel_id.not_in(busy_channels))
         .order_by(jobs.c.due_at)
         .limit(bindparam("scan"))
     )
