@@ -646,8 +646,16 @@ _BUSY_EVENTS = "busy_events (openslot/store/events.py)"
 _RULE = "weekly_intervals (openslot/engine/rules.py)"
 _BUSY = ("busy_from_spans (openslot/engine/busy.py)", "busy_intervals (openslot/engine/busy.py)")
 PHASES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("API key check (application_or_caller)", ("application_or_caller (openslot/api/deps.py)",), ()),
-    ("POST /v1/availability handler", ("query_availability (openslot/api/routes/availability.py)",), ()),
+    ("API key or token check (application_in)", ("application_in (openslot/services/authorization.py)",), ()),
+    # On PostgreSQL the use case runs in a greenlet, whose frames do not lead back to the route's.
+    (
+        "POST /v1/availability handler",
+        (
+            "query_availability (openslot/api/routes/availability.py)",
+            "availability (openslot/services/availability.py)",
+        ),
+        (),
+    ),
     ("  parse and validate the body", ("parse_body (openslot/services/availability_query.py)",), ()),
     ("  _load: accounts, calendars, rules, periods", (_LOAD,), ()),
     ("  _plan: each member's calendars and available time", (_PLAN,), ()),

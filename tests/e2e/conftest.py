@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 import pycronofy
 import pytest
 
+from tests.conftest import BACKENDS, _postgres_database
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, CodeReceiver, require_chromium
 
 HOST = "127.0.0.1"
@@ -99,15 +101,17 @@ def _create_application(server: Server) -> dict[str, Any]:
     return json.loads(completed.stdout)
 
 
-def start_server(data_dir: Path, workdir: Path) -> Server:
+def start_server(data_dir: Path, workdir: Path, database_url: str = "", workers: int = 1) -> Server:
     """Start ``openslot serve`` on a free loopback port and wait until ``/healthz`` answers."""
     port = free_port()
     base_url = f"http://{HOST}:{port}"
     env = server_env(data_dir, base_url)
+    if database_url:
+        env["OPENSLOT_DATABASE_URL"] = database_url
     log_path = workdir / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*OPENSLOT, "serve", "--host", HOST, "--port", str(port)],
+            [*OPENSLOT, "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)],
             env=env,
             cwd=workdir,
             stdout=log,
@@ -157,6 +161,19 @@ def server(e2e_workdir: Path) -> Iterator[Server]:
         yield started
     finally:
         started.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(e2e_workdir: Path) -> Iterator[Server]:
+    """A real server with two worker processes on a scratch PostgreSQL database."""
+    if "postgresql" not in BACKENDS:
+        pytest.skip("PostgreSQL left out deliberately (OPENSLOT_TEST_SKIP_POSTGRES=1)")
+    for database_url in _postgres_database(f"openslot_e2e_{os.getpid()}_{secrets.token_hex(4)}"):
+        started = start_server(e2e_workdir / "pg-data", e2e_workdir, database_url, workers=2)
+        try:
+            yield started
+        finally:
+            started.stop()
 
 
 @pytest.fixture

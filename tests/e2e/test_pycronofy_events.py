@@ -17,6 +17,8 @@ from pycronofy.batch import BatchBuilder, BatchResponse
 from pycronofy.exceptions import PyCronofyPartialSuccessError, PyCronofyRequestError
 from pycronofy.pagination import Pages
 
+from tests.e2e.conftest import Server, cronofy_client
+
 pytestmark = pytest.mark.e2e
 
 # A fixed week well in the future: no default window or clock ever matters.
@@ -25,6 +27,13 @@ WINDOW_TO = date(2030, 1, 14)  # a Date `to` is exclusive
 FIRST_START = datetime(2030, 1, 7, 0, 0, tzinfo=UTC)
 PAGE_SIZE = 100
 EVENT_COUNT = 120
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app_client(request: pytest.FixtureRequest, server: Server) -> pycronofy.Client:
+    """The demo application's client, against the SQLite server and the two-process PostgreSQL one."""
+    chosen = server if request.param == "sqlite" else request.getfixturevalue("postgres_server")
+    return cronofy_client(chosen.base_url, client_id=chosen.client_id, client_secret=chosen.client_secret)
 
 
 def _status_of(call: Callable[[], object]) -> int:
@@ -504,3 +513,23 @@ def test_batch_applies_valid_entries_and_reports_the_invalid_one(app_client: pyc
     assert sorted(events) == ["evt-001"]
     assert events["evt-001"]["summary"] == "Renamed in a batch"
     assert _periods(app_client) == []
+
+
+def test_availability_around_the_events(app_client: pycronofy.Client) -> None:
+    calendar_id = _calendar(app_client, "e2e-availability")
+    sub = app_client.userinfo()["sub"]
+    _seed(app_client, calendar_id, range(4))  # busy from each hour to half past, 00:00 to 03:30
+
+    periods = app_client.availability(
+        participants=[{"members": [{"sub": sub}], "required": "all"}],
+        required_duration={"minutes": 30},
+        available_periods=[{"start": FIRST_START, "end": FIRST_START + timedelta(hours=4)}],
+    )
+
+    assert [(p["start"], p["end"]) for p in periods] == [
+        (
+            _stamp(FIRST_START + timedelta(minutes=30 + 60 * hour)),
+            _stamp(FIRST_START + timedelta(hours=hour + 1)),
+        )
+        for hour in range(4)
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ from openslot.integrations.clock import Clock, SystemClock
 from openslot.services.context import ServiceContext
 from openslot.services.credentials import SecretBox
 from openslot.settings import Settings
-from openslot.store.db import create_db_engine
+from openslot.store.db import create_db_engine, create_loop_engine
 from openslot.store.uow import Database
 
 
@@ -64,6 +65,7 @@ def create_app(
 ) -> FastAPI:
     """The app; ``ctx`` lets tests share a context (and its clock) with the app they drive."""
     ctx = ctx or build_context(settings)
+    loop_engine = create_loop_engine(ctx.db.engine, pool_size=settings.db_pool_size)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +76,8 @@ def create_app(
         yield
         for task in background:
             await anyio.to_thread.run_sync(task.stop)
+        if loop_engine is not None:
+            await loop_engine.dispose()
         ctx.db.dispose()
 
     app = FastAPI(
@@ -84,6 +88,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.loop_ctx = (
+        dataclasses.replace(ctx, db=ctx.db.twin(loop_engine.sync_engine)) if loop_engine is not None else None
+    )
     app.state.base_url = settings.effective_base_url
     limited = settings.rate_limit_per_second or settings.rate_limit_per_minute
     app.state.rate_limiter = (

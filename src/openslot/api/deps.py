@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from openslot.api.params import request_params
 from openslot.api.ratelimit import RateLimiter
@@ -121,11 +122,26 @@ def bearer(*needed: str) -> Callable[[Request], Awaitable[Bearer]]:
     return presented
 
 
+async def api_key_or_bearer(request: Request, ctx: Ctx, params: Params) -> Client | Bearer:
+    """As ``application_or_caller``, for a use case that checks the bearer value (API key or access
+    token) in its own session; body credentials, rare here, are checked at once in a thread."""
+    if params.get("client_id") and params.get("client_secret"):
+        try:
+            return await run_in_threadpool(body_client, request, ctx, params)
+        except OAuthError as exc:
+            raise Unauthorized(exc.description) from exc
+    token = bearer_value(request)
+    if token is None:
+        raise Unauthorized("an API key or access token is required")
+    return Bearer(token, admitted=lambda application_id: _limit(request, application_id))
+
+
 BodyClient = Annotated[Client, Depends(body_client)]
 TokenClient = Annotated[Client, Depends(token_client)]
 UserCaller = Annotated[Caller, Depends(caller)]
 AnyBearer = Annotated[Bearer, Depends(bearer())]
 ApplicationOrCaller = Annotated[Client | Caller, Depends(application_or_caller)]
+ApiKeyOrBearer = Annotated[Client | Bearer, Depends(api_key_or_bearer)]
 
 
 def require_scope(*needed: str) -> Callable[[Caller], Caller]:

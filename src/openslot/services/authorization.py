@@ -263,6 +263,21 @@ def caller_in(session: Session, ctx: ServiceContext, bearer: Bearer) -> Caller:
     return found
 
 
+def application_in(session: Session, ctx: ServiceContext, credentials: Bearer | Client) -> str:
+    """The application behind credentials of an endpoint that takes the application's API key or a
+    user's access token (reference §1.2): the bearer value is tried as a client secret, then as an
+    access token, inside the use case's session."""
+    if isinstance(credentials, Client):
+        return credentials.application_id
+    lookup = ctx.secrets.lookup_hash(credentials.value)
+    app = repos.application_id_by_secret_lookup(session, lookup)
+    if app is None or not same_digest(app.secret_lookup, lookup):
+        return caller_in(session, ctx, credentials).application_id
+    if credentials.admitted is not None:
+        credentials.admitted(app.id)
+    return str(app.id)
+
+
 def purge_expired_access_tokens(ctx: ServiceContext) -> int:
     """Delete access tokens past their expiry; returns how many."""
     with ctx.db.transaction() as session:

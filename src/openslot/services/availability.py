@@ -23,7 +23,7 @@ from openslot.engine.busy import busy_from_spans
 from openslot.engine.intervals import IntervalSet
 from openslot.engine.rules import WeeklyPeriod, weekly_intervals
 from openslot.engine.sequences import SequenceStep, solve_sequences
-from openslot.services import scopes
+from openslot.services import authorization, scopes
 from openslot.services.availability_query import (
     MAX_SPAN_DAYS,
     AvailabilityBody,
@@ -36,7 +36,7 @@ from openslot.services.availability_query import (
     parse_periods,
     parse_sequenced_body,
 )
-from openslot.services.context import ServiceContext
+from openslot.services.context import Bearer, Client, ServiceContext
 from openslot.services.errors import Forbidden, ValidationFailed
 from openslot.store.events import BusyRow, busy_events
 from openslot.store.models import Account, AvailabilityRule, AvailablePeriod, Calendar, Grant
@@ -273,7 +273,7 @@ def _query(
 
 
 def _groups(
-    ctx: ServiceContext,
+    session: Session,
     application_id: str,
     participants: list[GroupBody],
     buffer: Buffer | None,
@@ -281,20 +281,19 @@ def _groups(
 ) -> tuple[Group, ...]:
     before, after = _buffers(buffer)
     lo, hi = window.intervals[0][0] - before, window.intervals[-1][1] + after
-    with ctx.db.read() as session:
-        loaded = _load(session, application_id, participants, lo, hi)
-        plans = [[_plan(loaded, m, lo, hi) for m in group.members] for group in participants]
-        every_plan = [plan for group in plans for plan in group]
-        calendar_ids = list(dict.fromkeys(cid for plan in every_plan for cid in plan.calendars))
-        relevant = _relevant(every_plan, window, before, after)
-        rows = busy_events(
-            session,
-            calendar_ids,
-            _datetime(lo),
-            _datetime(hi),
-            max((loaded.max_span.get(cid, 0) for cid in calendar_ids), default=0),
-            None if relevant is None else relevant.intervals,
-        )
+    loaded = _load(session, application_id, participants, lo, hi)
+    plans = [[_plan(loaded, m, lo, hi) for m in group.members] for group in participants]
+    every_plan = [plan for group in plans for plan in group]
+    calendar_ids = list(dict.fromkeys(cid for plan in every_plan for cid in plan.calendars))
+    relevant = _relevant(every_plan, window, before, after)
+    rows = busy_events(
+        session,
+        calendar_ids,
+        _datetime(lo),
+        _datetime(hi),
+        max((loaded.max_span.get(cid, 0) for cid in calendar_ids), default=0),
+        None if relevant is None else relevant.intervals,
+    )
     busy_rows: dict[str, list[BusyRow]] = {}
     for row in rows:
         busy_rows.setdefault(row[0], []).append(row)
@@ -307,10 +306,14 @@ def _groups(
     )
 
 
-def availability(ctx: ServiceContext, application_id: str, params: dict[str, Any]) -> AvailabilityResult:
-    body = parse_body(params)
-    window, candidates = _window(body)
-    groups = _groups(ctx, application_id, body.participants, body.buffer, window)
+def availability(
+    ctx: ServiceContext, credentials: Bearer | Client, params: dict[str, Any]
+) -> AvailabilityResult:
+    with ctx.db.read() as session:
+        application_id = authorization.application_in(session, ctx, credentials)
+        body = parse_body(params)
+        window, candidates = _window(body)
+        groups = _groups(session, application_id, body.participants, body.buffer, window)
     items = solve(
         _query(
             body,
@@ -343,20 +346,24 @@ def _span_checked(periods: list[tuple[int, int]], field: str) -> IntervalSet:
 
 
 def sequenced_availability(
-    ctx: ServiceContext, application_id: str, params: dict[str, Any]
+    ctx: ServiceContext, credentials: Bearer | Client, params: dict[str, Any]
 ) -> SequencedResult:
-    body = parse_sequenced_body(params)
-    field = "query_periods" if body.query_periods is not None else "available_periods"
-    window = _span_checked(parse_periods(body.query_periods or body.available_periods or [], field), field)
-    steps = []
-    for index, step in enumerate(body.sequence):
-        step_window = window
-        if step.available_periods is not None:
-            step_window = window & IntervalSet(parse_periods(step.available_periods, "sequence"))
-        if not step_window:
-            return SequencedResult(sequences=[])
-        groups = _groups(ctx, application_id, step.participants, step.buffer, step_window)
-        query = _query(step, groups, step_window, response_format=ResponseFormat.SLOTS)
-        ordinal = step.ordinal if step.ordinal is not None else index + 1
-        steps.append(SequenceStep(sequence_id=str(step.sequence_id), ordinal=ordinal, query=query))
+    with ctx.db.read() as session:
+        application_id = authorization.application_in(session, ctx, credentials)
+        body = parse_sequenced_body(params)
+        field = "query_periods" if body.query_periods is not None else "available_periods"
+        window = _span_checked(
+            parse_periods(body.query_periods or body.available_periods or [], field), field
+        )
+        steps = []
+        for index, step in enumerate(body.sequence):
+            step_window = window
+            if step.available_periods is not None:
+                step_window = window & IntervalSet(parse_periods(step.available_periods, "sequence"))
+            if not step_window:
+                return SequencedResult(sequences=[])
+            groups = _groups(session, application_id, step.participants, step.buffer, step_window)
+            query = _query(step, groups, step_window, response_format=ResponseFormat.SLOTS)
+            ordinal = step.ordinal if step.ordinal is not None else index + 1
+            steps.append(SequenceStep(sequence_id=str(step.sequence_id), ordinal=ordinal, query=query))
     return SequencedResult(sequences=solve_sequences(steps, body.max_results))

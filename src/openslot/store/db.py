@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 READONLY_OPTION = "openslot_readonly"
 
@@ -26,6 +27,21 @@ def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
     # No pre-ping: it costs a round trip on every checkout. A connection that died with the server
     # fails its request once and is thrown away; recycling bounds how stale an idle one gets.
     return create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800)
+
+
+def create_loop_engine(engine: Engine, *, pool_size: int) -> AsyncEngine | None:
+    """For PostgreSQL, an engine on the same database whose connections wait on the event loop
+    (psycopg's async mode), or None for SQLite.
+
+    Use cases run through its ``sync_engine`` inside a greenlet on the loop: their code stays
+    synchronous, and a request costs no hand-over to a worker thread and back, nor the contention for
+    the interpreter lock that many such threads bring.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    return create_async_engine(
+        engine.url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800
+    )
 
 
 def _sqlite_engine(url: str, pool_size: int) -> Engine:

@@ -15,6 +15,16 @@ def application_by_client_id(session: Session, client_id: str) -> Application | 
     return session.scalar(select(Application).where(Application.client_id == client_id))
 
 
+APPLICATION_ID_BY_SECRET = select(Application.id, Application.secret_lookup).where(
+    Application.secret_lookup == bindparam("lookup")
+)
+
+
+def application_id_by_secret_lookup(session: Session, lookup: str) -> Row[Any] | None:
+    """The id (and stored lookup hash) of the application whose client secret has this lookup hash."""
+    return session.connection().execute(APPLICATION_ID_BY_SECRET, {"lookup": lookup}).first()
+
+
 def application_by_secret_lookup(session: Session, lookup: str) -> Application | None:
     return session.scalar(select(Application).where(Application.secret_lookup == lookup))
 

@@ -66,5 +66,11 @@ class Database:
         with self._read() as session, session.begin():
             yield session
 
+    def twin(self, engine: Engine) -> Database:
+        """A Database on another engine of the same database whose commits call the same hooks."""
+        other = Database(engine)
+        other.after_outbox_commit = self.after_outbox_commit
+        return other
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from openslot.api import render
-from openslot.api.deps import ApplicationOrCaller, Ctx, Params
+from openslot.api.calls import run_use_case
+from openslot.api.deps import ApiKeyOrBearer, Params
 from openslot.api.responses import JSONResponse
 from openslot.services import availability
 
@@ -13,12 +14,14 @@ router = APIRouter(tags=["availability"])
 
 
 @router.post("/v1/availability")
-def query_availability(ctx: Ctx, credentials: ApplicationOrCaller, params: Params) -> JSONResponse:
-    result = availability.availability(ctx, credentials.application_id, params)
+async def query_availability(request: Request, credentials: ApiKeyOrBearer, params: Params) -> JSONResponse:
+    result = await run_use_case(request, availability.availability, credentials, params)
     return JSONResponse(render.availability(result))
 
 
 @router.post("/v1/sequenced_availability")
-def sequenced_availability(ctx: Ctx, credentials: ApplicationOrCaller, params: Params) -> JSONResponse:
-    result = availability.sequenced_availability(ctx, credentials.application_id, params)
+async def sequenced_availability(
+    request: Request, credentials: ApiKeyOrBearer, params: Params
+) -> JSONResponse:
+    result = await run_use_case(request, availability.sequenced_availability, credentials, params)
     return JSONResponse(render.sequences(result))

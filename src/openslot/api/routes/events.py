@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from openslot.api import render
-from openslot.api.deps import AnyBearer, Ctx, Params, bearer
+from openslot.api.calls import run_use_case
+from openslot.api.deps import AnyBearer, Params, bearer
 from openslot.api.responses import JSONResponse
 from openslot.services import event_reads, events, scopes
 from openslot.services.context import Bearer
@@ -26,48 +27,52 @@ def _next_page_url(request: Request, path: str, token: str | None) -> str | None
 
 
 @router.post("/v1/calendars/{calendar_id}/events", status_code=ACCEPTED)
-def upsert_event(calendar_id: str, ctx: Ctx, credentials: EventCreator, params: Params) -> Response:
-    events.upsert_event(ctx, credentials, calendar_id, params)
+async def upsert_event(
+    request: Request, calendar_id: str, credentials: EventCreator, params: Params
+) -> Response:
+    await run_use_case(request, events.upsert_event, credentials, calendar_id, params)
     return Response(status_code=ACCEPTED)
 
 
 @router.delete("/v1/calendars/{calendar_id}/events", status_code=ACCEPTED)
-def delete_event(calendar_id: str, ctx: Ctx, credentials: EventDeleter, params: Params) -> Response:
-    events.delete_event(ctx, credentials, calendar_id, params)
+async def delete_event(
+    request: Request, calendar_id: str, credentials: EventDeleter, params: Params
+) -> Response:
+    await run_use_case(request, events.delete_event, credentials, calendar_id, params)
     return Response(status_code=ACCEPTED)
 
 
 @router.delete("/v1/events", status_code=ACCEPTED)
-def bulk_delete(ctx: Ctx, credentials: EventDeleter, params: Params) -> Response:
-    events.bulk_delete(ctx, credentials, params)
+async def bulk_delete(request: Request, credentials: EventDeleter, params: Params) -> Response:
+    await run_use_case(request, events.bulk_delete, credentials, params)
     return Response(status_code=ACCEPTED)
 
 
 @router.get("/v1/events")
-def read_events(request: Request, ctx: Ctx, credentials: AnyBearer, params: Params) -> JSONResponse:
-    page = event_reads.read_events(ctx, credentials, params)
+async def read_events(request: Request, credentials: AnyBearer, params: Params) -> JSONResponse:
+    page = await run_use_case(request, event_reads.read_events, credentials, params)
     next_url = _next_page_url(request, "/v1/events", page.next_token)
     return JSONResponse(render.events_page(page, next_url))
 
 
 @router.get("/v1/events/pages/{token}")
-def read_events_page(request: Request, token: str, ctx: Ctx, credentials: AnyBearer) -> JSONResponse:
-    page = event_reads.read_events_page(ctx, credentials, token)
+async def read_events_page(request: Request, token: str, credentials: AnyBearer) -> JSONResponse:
+    page = await run_use_case(request, event_reads.read_events_page, credentials, token)
     next_url = _next_page_url(request, "/v1/events", page.next_token)
     return JSONResponse(render.events_page(page, next_url))
 
 
 @router.get("/v1/free_busy")
-def free_busy(request: Request, ctx: Ctx, credentials: AnyBearer, params: Params) -> JSONResponse:
-    page = event_reads.free_busy(ctx, credentials, params)
+async def free_busy(request: Request, credentials: AnyBearer, params: Params) -> JSONResponse:
+    page = await run_use_case(request, event_reads.free_busy, credentials, params)
     return JSONResponse(
         render.free_busy_page(page, _next_page_url(request, "/v1/free_busy", page.next_token))
     )
 
 
 @router.get("/v1/free_busy/pages/{token}")
-def free_busy_page(request: Request, token: str, ctx: Ctx, credentials: AnyBearer) -> JSONResponse:
-    page = event_reads.free_busy_page(ctx, credentials, token)
+async def free_busy_page(request: Request, token: str, credentials: AnyBearer) -> JSONResponse:
+    page = await run_use_case(request, event_reads.free_busy_page, credentials, token)
     return JSONResponse(
         render.free_busy_page(page, _next_page_url(request, "/v1/free_busy", page.next_token))
     )

@@ -1,0 +1,35 @@
+"""Running a use case from an async route.
+
+On PostgreSQL the use case runs in a greenlet on the event loop, over connections that wait on the
+loop: its code stays synchronous, and the request is spared two hand-overs between threads and the
+contention for the interpreter lock that a pool of busy threads brings. On SQLite it runs in a
+worker thread. Only use cases whose work is database statements and computation go this way;
+anything that blocks otherwise (password hashing, network calls) stays in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from fastapi import Request
+from sqlalchemy.util import greenlet_spawn
+from starlette.concurrency import run_in_threadpool
+
+from openslot.services.context import ServiceContext
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def run_use_case(
+    request: Request,
+    use_case: Callable[Concatenate[ServiceContext, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    loop_ctx: ServiceContext | None = request.app.state.loop_ctx
+    if loop_ctx is None:
+        return await run_in_threadpool(use_case, request.app.state.ctx, *args, **kwargs)
+    result: T = await greenlet_spawn(use_case, loop_ctx, *args, **kwargs)
+    return result
