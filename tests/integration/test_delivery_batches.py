@@ -12,15 +12,21 @@ import base64
 import dataclasses
 import hashlib
 import hmac
+import ssl
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
@@ -432,3 +438,68 @@ def test_a_closed_sender_refuses_new_attempts() -> None:
     sender.close()
     with pytest.raises(RuntimeError):
         _send(sender, "http://127.0.0.1:9/hook")
+
+
+# --- https -------------------------------------------------------------------------------------------
+
+
+def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name``: its PEM file and its key's."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_receivers_are_verified_by_name(tmp_path: Path) -> None:
+    name = "hooks.test"
+    cert, key = _certificate(tmp_path, name)
+    server = _KeepAlive()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda _socket, server_name, _context: names.append(server_name)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    guard = CallbackGuard(["127.0.0.0/8"], resolver=lambda host, port: ["127.0.0.1"])
+    url = f"https://{name}:{server.server_address[1]}/secure"
+    trusting = ssl.create_default_context(cafile=str(cert))
+    senders = [WebhookSender(guard, timeout=TIMEOUT), WebhookSender(guard, timeout=TIMEOUT, tls=trusting)]
+    try:
+        untrusted = _send(senders[0], url)
+        assert (untrusted.outcome, untrusted.status_code) == ("error", None)
+        assert "Certificate" in (untrusted.detail or "") or "SSL" in (untrusted.detail or "")
+        assert server.targets == []
+        assert _send(senders[1], url).delivered
+        assert _send(senders[1], url).delivered
+        assert server.targets == ["/secure", "/secure"]
+        assert names and set(names) == {name}
+        # The certificate is for the name, not for the address the name resolved to.
+        wrong = _send(senders[1], f"https://127.0.0.1:{server.server_address[1]}/secure")
+        assert wrong.outcome == "error"
+    finally:
+        for sender in senders:
+            sender.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -179,15 +179,18 @@ class WebhookSender:
     """Sends attempts from any thread: ``submit`` returns a future, ``send`` waits for the attempt.
 
     The loop thread starts with the first attempt. ``timeout`` bounds a whole attempt: connecting,
-    sending and reading the answer.
+    sending and reading the answer. ``tls`` verifies https receivers; by default the certificates
+    trusted by the rest of the project's outbound HTTPS.
     """
 
-    def __init__(self, guard: CallbackGuard, timeout: float = 15.0) -> None:
+    def __init__(
+        self, guard: CallbackGuard, timeout: float = 15.0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.guard = guard
         self.timeout = timeout
         self._pool: dict[_Origin, list[_Connection]] = {}
         self._allowed_literals: dict[str, Target] = {}  # only touched on the loop
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = tls
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._thread_started = threading.Event()

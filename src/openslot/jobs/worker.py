@@ -32,10 +32,10 @@ class DeliveryWorker:
     """Runs until stopped: up to ``concurrency`` attempts on the wire, so a slow receiver holds one
     place, never the loop.
 
-    The worker's thread records and claims in batches, one transaction per pass, and keeps a few
-    claimed jobs ready; the sender's event loop starts the next ready job the moment an attempt
-    ends, without waiting for the database. An ended attempt's job stays leased until its outcome is
-    recorded, so its channel gets nothing more until then.
+    The worker's thread records and claims in batches, one transaction per pass, and keeps as many
+    claimed jobs ready as there are places; the sender's event loop starts the next ready job the
+    moment an attempt ends, without waiting for the database. An ended attempt's job stays leased
+    until its outcome is recorded, so its channel gets nothing more until then.
     """
 
     def __init__(
@@ -130,7 +130,12 @@ class DeliveryWorker:
 
     def _room(self) -> tuple[int, bool]:
         """How many more jobs to claim (places on the wire plus as many ready), and whether none
-        are out at all."""
+        are out at all.
+
+        No more ready than places: a ready job then waits at most one attempt's timeout for a place
+        and its own attempt takes at most another, well within the lease of a claim (the timeout
+        plus 45 s), so no other worker can take it meanwhile.
+        """
         with self._lock:
             held = self._on_wire + len(self._ready)
         return 2 * self.concurrency - held, held == 0
