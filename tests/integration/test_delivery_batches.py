@@ -232,7 +232,7 @@ def test_a_stopping_worker_gives_back_what_it_had_ready(setup: Setup) -> None:
     user = setup.api.user()
     for i in range(4):
         setup.channel(user, f"/c{i}")
-    setup.receiver.behave("/c0", delay=0.5)
+        setup.receiver.behave(f"/c{i}", delay=0.5)
     worker = DeliveryWorker(setup.api.ctx, setup.sender, concurrency=1, idle_wait=0.05)
     claimed = setup.claim()
     worker._dispatch(claimed)  # one on the wire, three ready behind it
