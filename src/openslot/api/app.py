@@ -99,14 +99,15 @@ def create_app(
         else None
     )
     errors.install(app)
+    # Routes are matched in order: the busiest endpoints first.
     for module in (
+        events,
+        availability,
         oauth,
         application_calendars,
         identity,
         calendars,
-        events,
         availability_data,
-        availability,
         batch,
         channels,
         permissions,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import Row, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -226,9 +227,7 @@ def end_grants(session: Session, grant_ids: list[str], now: datetime) -> None:
     session.execute(delete(Token).where(Token.grant_id.in_(grant_ids)))
 
 
-def _caller_of_token(session: Session, ctx: ServiceContext, access_token: str) -> Caller:
-    digest = token_hash(access_token)
-    row = repos.access_token_grant(session, digest)
+def _caller_of_row(ctx: ServiceContext, row: Row[Any] | None, digest: str) -> Caller:
     if (
         row is None
         or row.kind != "access"
@@ -248,19 +247,36 @@ def _caller_of_token(session: Session, ctx: ServiceContext, access_token: str) -
 
 
 def authenticate_access_token(ctx: ServiceContext, access_token: str) -> Caller:
+    digest = token_hash(access_token)
     with ctx.db.read() as session:
-        return _caller_of_token(session, ctx, access_token)
+        return _caller_of_row(ctx, repos.access_token_grant(session, digest), digest)
 
 
-def caller_in(session: Session, ctx: ServiceContext, bearer: Bearer) -> Caller:
-    """The caller of ``bearer``, checked inside the use case's transaction: 401 for a token that is
-    not a live access token, then the limits, then 403 without one of the scopes it needs."""
-    found = _caller_of_token(session, ctx, bearer.value)
+def _admitted(bearer: Bearer, found: Caller) -> Caller:
+    """401 came first; then the limits, then 403 without one of the scopes the use case needs."""
     if bearer.admitted is not None:
         bearer.admitted(found.application_id)
     if bearer.scopes and not found.scopes.intersection(bearer.scopes):
         raise Forbidden(f"this request needs the {' or '.join(bearer.scopes)} scope")
     return found
+
+
+def caller_in(session: Session, ctx: ServiceContext, bearer: Bearer) -> Caller:
+    """The caller of ``bearer``, checked inside the use case's own session."""
+    digest = token_hash(bearer.value)
+    return _admitted(bearer, _caller_of_row(ctx, repos.access_token_grant(session, digest), digest))
+
+
+def caller_and_calendar_in(
+    session: Session, ctx: ServiceContext, bearer: Bearer, calendar_id: str
+) -> tuple[Caller, Row[Any] | None]:
+    """As ``caller_in``, with the caller's calendar of that id read in the same round trip: a row
+    with ``id``, ``readonly``, ``deleted``, ``max_event_seconds`` and ``watched`` (whether an open
+    channel watches the account), or None when the caller's account has no such calendar."""
+    digest = token_hash(bearer.value)
+    row = repos.access_token_grant_and_calendar(session, digest, calendar_id)
+    found = _admitted(bearer, _caller_of_row(ctx, row, digest))
+    return found, row if row is not None and row.id is not None else None
 
 
 def application_in(session: Session, ctx: ServiceContext, credentials: Bearer | Client) -> str:

@@ -60,16 +60,22 @@ WRITABLE_CALENDAR = select(
 ).where(Calendar.id == bindparam("calendar_id"))
 
 
-def writable_calendar(session: Session, caller: Caller, calendar_id: str) -> Row[Any]:
-    """The caller's calendar; 404 for anyone else's, 422 when it takes no writes."""
-    calendar = session.connection().execute(WRITABLE_CALENDAR, {"calendar_id": calendar_id}).first()
-    if calendar is None or calendar.account_id != caller.account_id:
+def _writable(calendar: Row[Any] | None) -> Row[Any]:
+    """The calendar, when it takes writes: 404 for none (or anyone else's), 422 when read-only or
+    deleted."""
+    if calendar is None:
         raise NotFound("calendar not found")
     if calendar.deleted:
         raise ValidationFailed.single("calendar_id", "calendar_deleted", "the calendar has been deleted")
     if calendar.readonly:
         raise ValidationFailed.single("calendar_id", "calendar_readonly", "the calendar is read-only")
     return calendar
+
+
+def writable_calendar(session: Session, caller: Caller, calendar_id: str) -> Row[Any]:
+    """The caller's calendar; 404 for anyone else's, 422 when it takes no writes."""
+    calendar = session.connection().execute(WRITABLE_CALENDAR, {"calendar_id": calendar_id}).first()
+    return _writable(calendar if calendar is not None and calendar.account_id == caller.account_id else None)
 
 
 def _merged_details(existing: dict[str, Any], incoming: EventInput) -> dict[str, Any]:
@@ -172,9 +178,9 @@ def upsert_event(ctx: ServiceContext, bearer: Bearer, calendar_id: str, params: 
     # The common case, a new event that no channel watches and that is no longer than the
     # calendar's longest, is one write: checked and inserted without a transaction around it.
     with ctx.db.single_writes() as session:
-        caller = authorization.caller_in(session, ctx, bearer)
+        caller, found = authorization.caller_and_calendar_in(session, ctx, bearer, calendar_id)
         data = parse_event(params)
-        calendar = writable_calendar(session, caller, calendar_id)
+        calendar = _writable(found)
         if (
             not calendar.watched
             and _span(data) <= calendar.max_event_seconds

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, and_, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
-from openslot.store.models import Account, Application, Calendar, Grant, Profile, Token
+from openslot.store.models import Account, Application, Calendar, Channel, Grant, Profile, Token
 
 
 def application_by_client_id(session: Session, client_id: str) -> Application | None:
@@ -74,11 +74,28 @@ ACCESS_TOKEN_GRANT = (
     .join(Grant, Grant.id == Token.grant_id)
     .where(Token.token_hash == bindparam("digest"))
 )
+# The same, with the grant's account's calendar of a given id (its columns NULL when there is none)
+# and whether any open channel watches that account: what an event write checks, in one round trip.
+ACCESS_TOKEN_GRANT_AND_CALENDAR = ACCESS_TOKEN_GRANT.add_columns(
+    Calendar.id,
+    Calendar.readonly,
+    Calendar.deleted,
+    Calendar.max_event_seconds,
+    exists().where(Channel.account_id == Grant.account_id, Channel.closed_at.is_(None)).label("watched"),
+).outerjoin(Calendar, and_(Calendar.id == bindparam("calendar_id"), Calendar.account_id == Grant.account_id))
 
 
 def access_token_grant(session: Session, digest: str) -> Row[Any] | None:
     """What a bearer check needs of an access token and its grant, in one narrow constant query."""
     return session.connection().execute(ACCESS_TOKEN_GRANT, {"digest": digest}).first()
+
+
+def access_token_grant_and_calendar(session: Session, digest: str, calendar_id: str) -> Row[Any] | None:
+    return (
+        session.connection()
+        .execute(ACCESS_TOKEN_GRANT_AND_CALENDAR, {"digest": digest, "calendar_id": calendar_id})
+        .first()
+    )
 
 
 def active_grants(session: Session, application_id: str, account_id: str) -> list[Grant]:
