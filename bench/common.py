@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -446,6 +447,130 @@ def split(items: Sequence[Any], parts: int) -> list[list[Any]]:
     return [list(items[i::parts]) for i in range(parts)]
 
 
+# --- wrk ------------------------------------------------------------------------------------------
+
+WRK_THREAD_DONE = "wrk-thread-done"
+"""A line a wrk script writes to stderr when its thread has done its share and stopped."""
+
+_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _wrk_ms(value: str, unit: str) -> float:
+    return float(value) * _WRK_UNITS[unit]
+
+
+def wrk_socket_errors(output: str) -> int:
+    """The sum of wrk's socket errors (connect, read, write, timeout); 0 when it reports none."""
+    if socket_errors := re.search(r"Socket errors:(.*)", output):
+        return sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return 0
+
+
+def parse_wrk(output: str) -> LoadResult:
+    """Read requests, errors, elapsed time and the 50 %/99 % latencies from ``wrk --latency`` output."""
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)\b", output)
+    p50 = re.search(r"^\s*50(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    p99 = re.search(r"^\s*99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    if not (done and p50 and p99):
+        raise BenchError(f"cannot read wrk output:\n{output}")
+    errors = 0
+    if non_2xx := re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output):
+        errors += int(non_2xx.group(1))
+    errors += wrk_socket_errors(output)
+    total = int(done.group(1))
+    return LoadResult(
+        requests=total - errors if total >= errors else total,
+        errors=errors,
+        elapsed=_wrk_ms(done.group(2), done.group(3)) / 1000,
+        p50_ms=_wrk_ms(*p50.groups()),
+        p99_ms=_wrk_ms(*p99.groups()),
+    )
+
+
+def wrk_threads(concurrency: int) -> int:
+    """wrk's default thread count here: one per CPU, at most one per connection."""
+    return max(1, min(concurrency, os.cpu_count() or 1))
+
+
+def wrk_output(
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    concurrency: int,
+    duration: float,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
+    threads: int | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Run ``wrk --latency`` against ``HOST:port`` + ``path`` and return what it printed.
+
+    wrk sleeps for the whole ``-d`` even when a script has stopped every thread, and would report
+    that sleep as elapsed time. So once each of the ``threads`` has written ``WRK_THREAD_DONE`` to
+    stderr, wrk is interrupted (SIGINT, after which it prints its summary at once).
+    """
+    threads = threads or wrk_threads(concurrency)
+    argv = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--latency"]
+    if timeout is not None:
+        argv.append(f"--timeout={max(1, round(timeout))}s")
+    if script is not None:
+        argv += ["-s", str(script)]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    argv.append(f"http://{HOST}:{port}{path}")
+    if script_args:
+        argv += ["--", *script_args]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # wrk ends by itself after -d; the watchdog only covers a wrk that hangs
+    watchdog = threading.Timer(duration + 60, process.kill)
+    watchdog.start()
+    try:
+        stderr, finished = [], 0
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.strip() != WRK_THREAD_DONE:
+                stderr.append(line)
+                continue
+            finished += 1
+            if finished == threads:
+                _interrupt(process)
+        stdout = process.stdout.read() if process.stdout else ""
+        returncode = process.wait()
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if returncode != 0:
+        raise BenchError(f"wrk failed ({returncode}):\n{stdout}{''.join(stderr)}")
+    return stdout
+
+
+def _interrupt(process: subprocess.Popen[str]) -> None:
+    """SIGINT until wrk exits: one sent before wrk installs its handler is ignored."""
+    for _ in range(20):
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=0.5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def wrk_load(
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    concurrency: int,
+    duration: float,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
+) -> LoadResult:
+    """``wrk`` with ``concurrency`` keep-alive connections for ``duration`` seconds (or until a script
+    has stopped every thread)."""
+    return parse_wrk(wrk_output(port, path, headers, concurrency, duration, script, script_args))
+
+
 # --- reporting --------------------------------------------------------------------------------
 
 
@@ -605,10 +730,14 @@ def cpu_line(workload: str, server: str, cpu: dict[str, float]) -> str:
 
 
 @contextlib.contextmanager
-def cpu_meter(server_pid: int) -> Iterator[dict[str, float]]:
+def cpu_meter(server_pid: int, children: bool = False) -> Iterator[dict[str, float]]:
     """CPU cores busy while the block runs: the server's process tree (and its busiest process,
     which is at most one core for Python code), this process (the load generator), PostgreSQL's
-    processes, and everything else (kernel, other people's processes)."""
+    processes, and everything else (kernel, other people's processes).
+
+    With ``children``, the load generator also includes this process's children that ended and were
+    waited for during the block: an external generator such as wrk run to completion inside it.
+    """
     result: dict[str, float] = {}
     if not Path(f"/proc/{server_pid}/stat").exists():
         yield result
@@ -626,6 +755,10 @@ def cpu_meter(server_pid: int) -> Iterator[dict[str, float]]:
     server = sum(per_process)
     database = sum(after_database[pid] - before_database.get(pid, 0.0) for pid in after_database)
     loadgen = (after_self.user + after_self.system) - (before_self.user + before_self.system)
+    if children:
+        loadgen += (after_self.children_user + after_self.children_system) - (
+            before_self.children_user + before_self.children_system
+        )
     machine = _machine_busy() - before_machine
     if wall > 0:
         result.update(

@@ -11,7 +11,8 @@ and database:
    /v1/events`` first page alone, and all pages followed through ``pages.next_page`` as one read;
    the same for ``GET /v1/free_busy``;
 5. single upserts: ``--upserts`` distinct events into the ingest calendar from ``--upsert-clients``
-   keep-alive connections at once.
+   keep-alive connections at once, through wrk and ``wrk_upserts.lua`` or the Python generator
+   (``--loadgen``); the calendar must gain exactly one event per accepted upsert.
 
 Radicale gets the same events and the comparable workloads once per run (``radicale_peer.py``).
 See bench/README.md for what every number means.
@@ -24,8 +25,10 @@ import contextlib
 import itertools
 import json
 import math
+import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,7 @@ from rich.table import Table
 
 import radicale_peer
 from common import (
+    BENCH_DIR,
     JSON_HEADERS,
     REPO_ROOT,
     BenchError,
@@ -54,13 +58,16 @@ from common import (
     met,
     ms,
     openslot_server,
+    parse_wrk,
     ratio,
     run_load,
     run_metadata,
     scratch_database,
     split,
+    wrk_output,
+    wrk_socket_errors,
 )
-from workload import WINDOW_FROM, WINDOW_TO, BenchEvent, event_set, midnight
+from workload import WINDOW_FROM, WINDOW_TO, YEAR, BenchEvent, event_set, midnight
 
 RESULTS_FILE = "events.jsonl"
 BATCH_SIZE = 50  # the most POST /v1/batch takes
@@ -81,6 +88,10 @@ WARM_UPSERTS_PER_CLIENT = 10
 WARM_BATCHES = 4
 WARM_BATCH_SIZE = 25
 WARM_READS = 5
+
+WRK_UPSERTS_SCRIPT = BENCH_DIR / "wrk_upserts.lua"
+WRK_SPARES_PER_THREAD = 64  # distinct bodies a wrk thread may take beyond its share (see the script)
+WRK_TIMEOUT_S = 10.0  # wrk's default of 2 s would count a checkpoint stall as an error
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -227,6 +238,142 @@ def _calendar_id(openslot: Openslot, headers: dict[str, str]) -> str:
     return str(json.loads(raw)["calendars"][0]["calendar_id"])
 
 
+def _stored_events(port: int, headers: dict[str, str]) -> int:
+    """The events of the caller's calendar over the whole year of the event sets, read through the API."""
+    query = urlencode(
+        {
+            "tzid": "Etc/UTC",
+            "from": f"{YEAR}-01-01",
+            "to": f"{YEAR + 1}-01-02",
+            "include_managed": "true",
+        }
+    )
+    conn = Connection(port)
+    try:
+        return _read_all(conn, f"/v1/events?{query}", "events", headers)[1]
+    except UnexpectedAnswer as exc:
+        raise BenchError(f"cannot count the stored events: {exc}") from exc
+    finally:
+        conn.close()
+
+
+@dataclass
+class UpsertRun:
+    load: LoadResult
+    cpu: dict[str, float]
+    loadgen: str
+    stored_before: int
+    stored_after: int
+    in_flight: int = 0  # requests sent but not answered when the time bound ended wrk
+
+
+def _python_upserts(
+    port: int, path: str, headers: dict[str, str], events: Sequence[BenchEvent], clients: int, seconds: float
+) -> tuple[LoadResult, int]:
+    upserts = [_post(path, json_body(e.as_json()), headers) for e in events]
+    return run_load(port, split(upserts, clients), seconds), 0
+
+
+def wrk_upsert_threads(clients: int, count: int) -> int:
+    """One wrk thread per core, but no more than there are requests, and a divisor of ``clients``
+    (wrk gives each thread ``clients // threads`` connections)."""
+    most = max(1, min(os.cpu_count() or 1, clients, count))
+    return next(t for t in range(most, 0, -1) if clients % t == 0)
+
+
+def _wrk_upserts(
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    args: argparse.Namespace,
+    workdir: Path,
+    name: str,
+) -> tuple[LoadResult, int]:
+    """``args.upserts`` new events through wrk and ``wrk_upserts.lua``: (the load, requests in flight
+    when the time bound ended it)."""
+    threads = wrk_upsert_threads(args.upsert_clients, args.upserts)
+    # the first args.upserts are sets.upserts; the rest are spares the script may need
+    events = event_set("upsert", args.upserts + WRK_SPARES_PER_THREAD * threads, args.seed + 2)
+    bodies = workdir / f"{name}-upserts.jsonl"
+    bodies.write_bytes(b"".join(json_body(e.as_json()) + b"\n" for e in events))
+    output = wrk_output(
+        port,
+        path,
+        headers,
+        args.upsert_clients,
+        args.write_seconds,
+        script=WRK_UPSERTS_SCRIPT,
+        script_args=(str(bodies), str(threads), str(args.upserts)),
+        threads=threads,
+        timeout=WRK_TIMEOUT_S,
+    )
+    counts = _wrk_upsert_counts(output, threads)
+    summary = parse_wrk(output)
+    answered, accepted = counts["answered"], counts["accepted"]
+    errors = (answered - accepted) + wrk_socket_errors(output)
+    first_error = ""
+    if answered != accepted:
+        first_error = f"{answered - accepted} of {answered} answers were not {ACCEPTED}"
+    elif errors:
+        first_error = f"wrk socket errors: {errors}"
+    load = LoadResult(
+        requests=accepted,
+        errors=errors,
+        elapsed=summary.elapsed,
+        p50_ms=summary.p50_ms,
+        p99_ms=summary.p99_ms,
+        first_error=first_error,
+    )
+    return load, counts["sent"] - answered
+
+
+def _wrk_upsert_counts(output: str, threads: int) -> dict[str, int]:
+    """The script's per-thread lines of ``done()``, added up."""
+    lines = [line.split() for line in output.splitlines() if line.startswith("upserts: thread ")]
+    if len(lines) != threads:
+        raise BenchError(f"wrk_upserts.lua reported {len(lines)} threads, not {threads}:\n{output}")
+    totals = dict.fromkeys(("quota", "sent", "answered", "accepted"), 0)
+    for words in lines:
+        fields = dict(zip(words[3::2], words[4::2], strict=True))
+        for key in totals:
+            totals[key] += int(fields[key])
+    return totals
+
+
+def measure_upserts(
+    openslot: Openslot,
+    path: str,
+    headers: dict[str, str],
+    events: Sequence[BenchEvent],
+    args: argparse.Namespace,
+    workdir: Path,
+    name: str,
+) -> UpsertRun:
+    """The measured single upserts with ``args.loadgen``, CPU metered, and a check that the calendar
+    gained exactly one event per accepted upsert (no body repeated, none lost)."""
+    port = openslot.port
+    before = _stored_events(port, headers)
+    with cpu_meter(openslot.server.process.pid, children=True) as cpu:
+        if args.loadgen == "wrk":
+            load, in_flight = _wrk_upserts(port, path, headers, args, workdir, name)
+        else:
+            load, in_flight = _python_upserts(
+                port, path, headers, events, args.upsert_clients, args.write_seconds
+            )
+    if in_flight:
+        time.sleep(1.0)  # requests cut off by wrk's time bound may still be committing
+    after = _stored_events(port, headers)
+    gained = after - before
+    if not load.requests <= gained <= load.requests + in_flight:
+        unanswered = f" and {in_flight} unanswered at the time bound" if in_flight else ""
+        raise BenchError(
+            f"single upserts ({args.loadgen}): the calendar gained {gained:,} events, but "
+            f"{load.requests:,} upserts were accepted{unanswered} ({load.errors:,} errors); "
+            "a body was repeated or an accepted event is missing"
+        )
+    return UpsertRun(load, cpu, args.loadgen, before, after, in_flight)
+
+
 # --- bytes per event --------------------------------------------------------------------------
 
 
@@ -308,6 +455,8 @@ class ConfigResult:
     free_busy_all: LoadResult
     upsert: LoadResult
     upsert_cpu: dict[str, float]
+    upsert_loadgen: str
+    upsert_stored: tuple[int, int]  # events of the ingest calendar before and after the upserts
     storage: dict[str, Any]
     pages: int
     notes: list[str] = field(default_factory=list)
@@ -392,10 +541,11 @@ def bench_openslot(
         free_busy_first = measure(_first_page_op(free_busy_path, read_headers))
         free_busy_all = measure(_all_pages_op(free_busy_path, "free_busy", read_headers, fb_pages))
 
-        log(f"openslot: {len(sets.upserts):,} single upserts from {args.upsert_clients} clients ...")
-        upserts = [_post(ingest_path, json_body(e.as_json()), ingest_headers) for e in sets.upserts]
-        with cpu_meter(openslot.server.process.pid) as upsert_cpu:
-            upsert = run_load(port, split(upserts, args.upsert_clients), args.write_seconds)
+        log(
+            f"openslot: {len(sets.upserts):,} single upserts from {args.upsert_clients} clients "
+            f"({args.loadgen}) ..."
+        )
+        upsert = measure_upserts(openslot, ingest_path, ingest_headers, sets.upserts, args, workdir, name)
 
         notes = [
             line
@@ -410,8 +560,10 @@ def bench_openslot(
         read_all=read_all,
         free_busy_first=free_busy_first,
         free_busy_all=free_busy_all,
-        upsert=upsert,
-        upsert_cpu=upsert_cpu,
+        upsert=upsert.load,
+        upsert_cpu=upsert.cpu,
+        upsert_loadgen=upsert.loadgen,
+        upsert_stored=(upsert.stored_before, upsert.stored_after),
         storage=storage,
         pages=pages,
         notes=notes[:20],
@@ -430,6 +582,19 @@ def _n(load: LoadResult, planned: int, per_request: int = 1) -> str:
     done = f"{load.requests:,}" + (f" x {per_request}" if per_request > 1 else "")
     attempted = load.requests + load.errors
     return done if attempted >= planned else f"{done} of {planned:,}"
+
+
+def _loadgen_line(args: argparse.Namespace, result: ConfigResult) -> str:
+    if result.upsert_loadgen == "wrk":
+        threads = wrk_upsert_threads(args.upsert_clients, args.upserts)
+        how = f"wrk, {threads} threads, {args.upsert_clients} connections, {WRK_UPSERTS_SCRIPT.name}"
+    else:
+        how = f"Python, {args.upsert_clients} threads of http.client in the benchmark process"
+    before, after = result.upsert_stored
+    return (
+        f"load generator of single upserts: {how}; the ingest calendar went from {before:,} to "
+        f"{after:,} events ({after - before:,} new for {result.upsert.requests:,} accepted upserts)"
+    )
 
 
 def _targets(result: ConfigResult) -> dict[str, dict[str, Any]]:
@@ -635,6 +800,7 @@ def _record(
         "seed": args.seed,
         "upserts": len(sets.upserts),
         "upsert_clients": args.upsert_clients,
+        "loadgen": args.loadgen,
         "batches": args.batches,
         "batch_size": BATCH_SIZE,
         "batch_clients": args.batch_clients,
@@ -651,6 +817,8 @@ def _record(
                 "upsert_events_per_s": round(_eps(r.upsert), 1),
                 "batch_events_per_s": round(_eps(r.batch, BATCH_SIZE), 1),
                 "storage": r.storage,
+                "upsert_loadgen": r.upsert_loadgen,
+                "upsert_stored_before_after": list(r.upsert_stored),
                 "upsert_cpu_cores": {k: round(v, 3) for k, v in r.upsert_cpu.items()},
                 "targets": {name: t["met"] for name, t in _targets(r).items()},
                 "vs_radicale": (
@@ -700,6 +868,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 return 2
             results.append(result)
             console.print(_openslot_table(args, result, sets))
+            log(_loadgen_line(args, result))
             log(cpu_line("single upserts", "openslot", result.upsert_cpu))
             if result.notes:
                 console.print(f"server log of {result.label} (first lines with warnings/errors):")

@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -57,6 +54,7 @@ from common import (
     run_metadata,
     scratch_database,
     serving,
+    wrk_load,
 )
 
 PATH = "/v1/calendars"
@@ -84,53 +82,12 @@ def python_load(
     return run_load(port, [itertools.repeat(get, quota) for _ in range(concurrency)], duration)
 
 
-_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
-
-
-def _wrk_ms(value: str, unit: str) -> float:
-    return float(value) * _WRK_UNITS[unit]
-
-
-def parse_wrk(output: str) -> LoadResult:
-    """Read requests, errors, elapsed time and the 50 %/99 % latencies from ``wrk --latency`` output."""
-    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)\b", output)
-    p50 = re.search(r"^\s*50(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-    p99 = re.search(r"^\s*99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-    if not (done and p50 and p99):
-        raise BenchError(f"cannot read wrk output:\n{output}")
-    errors = 0
-    if non_2xx := re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output):
-        errors += int(non_2xx.group(1))
-    if socket_errors := re.search(r"Socket errors:(.*)", output):
-        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    total = int(done.group(1))
-    return LoadResult(
-        requests=total - errors if total >= errors else total,
-        errors=errors,
-        elapsed=_wrk_ms(done.group(2), done.group(3)) / 1000,
-        p50_ms=_wrk_ms(*p50.groups()),
-        p99_ms=_wrk_ms(*p99.groups()),
-    )
-
-
-def wrk_load(port: int, headers: dict[str, str], concurrency: int, duration: float) -> LoadResult:
-    threads = max(1, min(concurrency, os.cpu_count() or 1))
-    argv = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--latency"]
-    for name, value in headers.items():
-        argv += ["-H", f"{name}: {value}"]
-    argv.append(f"http://{HOST}:{port}{PATH}")
-    completed = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)
-    if completed.returncode != 0:
-        raise BenchError(f"wrk failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}")
-    return parse_wrk(completed.stdout)
-
-
 def measure(port: int, headers: dict[str, str], args: argparse.Namespace) -> LoadResult:
     """A warm-up (discarded), then the measured run."""
     if args.loadgen == "wrk":
         if args.warmup > 0:
-            wrk_load(port, headers, args.concurrency, args.warmup)
-        return wrk_load(port, headers, args.concurrency, args.duration)
+            wrk_load(port, PATH, headers, args.concurrency, args.warmup)
+        return wrk_load(port, PATH, headers, args.concurrency, args.duration)
     if args.warmup > 0:
         python_load(port, headers, args.concurrency, args.warmup, args.max_requests)
     return python_load(port, headers, args.concurrency, args.duration, args.max_requests)
@@ -303,6 +260,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     common.add_argument(
         "--seed", type=int, default=2026, help="Seed of the generated events (events, availability)."
     )
+    common.add_argument(
+        "--loadgen",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="Load generator of GET /v1/calendars and of the events suite's single upserts; "
+        "auto: wrk if it is on PATH, else the built-in Python generator.",
+    )
     calendars = parser.add_argument_group("calendars suite (GET /v1/calendars)")
     calendars.add_argument("--duration", type=float, default=5.0, help="Seconds of measured load per server.")
     calendars.add_argument("--warmup", type=float, default=1.0, help="Seconds of discarded load first.")
@@ -312,12 +276,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     calendars.add_argument(
         "--baseline", choices=("asgi", "starlette"), default="asgi", help="The bare app to compare with."
-    )
-    calendars.add_argument(
-        "--loadgen",
-        choices=("auto", "wrk", "python"),
-        default="auto",
-        help="auto: wrk if it is on PATH, else the built-in Python generator.",
     )
     events_suite.add_arguments(parser.add_argument_group("events suite"))
     availability_suite.add_arguments(parser.add_argument_group("availability suite"))
