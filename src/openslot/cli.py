@@ -110,6 +110,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             port=settings.port,
             workers=settings.workers,
             log_level=settings.log_level,
+            access_log=_access_log(settings.log_level),
         )
     else:
         uvicorn.run(
@@ -117,7 +118,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            access_log=_access_log(settings.log_level),
         )
+
+
+def _access_log(log_level: str) -> bool:
+    # Above "info" the access log prints nothing, yet uvicorn would still build every line's values.
+    return log_level.lower() in ("trace", "debug", "info")
 
 
 @main.command()
