@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -52,6 +53,18 @@ def build_context(settings: Settings, clock: Clock | None = None) -> ServiceCont
     )
 
 
+def _settle_garbage_collector() -> None:
+    """Keep what start-up built out of every later full collection.
+
+    The modules, mappers, compiled statements and routes of a started server are hundreds of
+    thousands of objects that live as long as the process. Left in the collector's oldest
+    generation, each full collection walks them all, stalling every request in flight for tens of
+    milliseconds; frozen, a full collection only walks what requests left behind.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 class Background(Protocol):
     """Work that lives as long as the app, such as the embedded delivery worker."""
 
@@ -73,6 +86,7 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         for task in background:
             task.start()
+        _settle_garbage_collector()
         yield
         for task in background:
             await anyio.to_thread.run_sync(task.stop)
