@@ -267,6 +267,17 @@ def caller_in(session: Session, ctx: ServiceContext, bearer: Bearer) -> Caller:
     return _admitted(bearer, _caller_of_row(ctx, repos.access_token_grant(session, digest), digest))
 
 
+def caller_and_calendar_spans_in(
+    session: Session, ctx: ServiceContext, bearer: Bearer
+) -> tuple[Caller, dict[str, int]]:
+    """As ``caller_in``, with the caller's calendars read in the same round trip: each calendar's id
+    and the longest event it has held (``Calendar.max_event_seconds``)."""
+    digest = token_hash(bearer.value)
+    rows = repos.access_token_grant_and_calendars(session, digest)
+    found = _admitted(bearer, _caller_of_row(ctx, rows[0] if rows else None, digest))
+    return found, {row.calendar_id: int(row.max_event_seconds) for row in rows if row.calendar_id is not None}
+
+
 def caller_and_calendar_in(
     session: Session, ctx: ServiceContext, bearer: Bearer, calendar_id: str
 ) -> tuple[Caller, Row[Any] | None]:

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import Field
-from sqlalchemy.orm import Session
 
 from openslot.engine import times
 from openslot.engine.errors import InvalidValue
@@ -19,7 +18,6 @@ from openslot.store.events import (
     FREE_BUSY_COLUMNS,
     EventWindow,
     Managed,
-    calendar_spans,
     page_of_events,
 )
 from openslot.store.models import Event
@@ -112,7 +110,7 @@ def _bound(
 
 
 def _window(
-    session: Session, ctx: ServiceContext, caller: Caller, query: ReadQuery, *, busy_only: bool
+    ctx: ServiceContext, caller: Caller, spans: dict[str, int], query: ReadQuery, *, busy_only: bool
 ) -> EventWindow:
     today = times.to_local(ctx.clock.now(), query.tzid).date()
     instant_from, date_from = _bound(
@@ -129,7 +127,6 @@ def _window(
             last_modified = times.parse_instant(query.last_modified)
         except InvalidValue as exc:
             raise ValidationFailed.single("last_modified", "invalid", exc.description) from exc
-    spans = calendar_spans(session, caller.account_id)
     if query.calendar_ids is not None:
         if not spans.keys() >= set(query.calendar_ids):
             raise NotFound("calendar not found")
@@ -238,9 +235,9 @@ def _first_page(
     ctx: ServiceContext, bearer: Bearer, kind: str, params: dict[str, Any], convert: Any
 ) -> Page[Any]:
     with ctx.db.read() as session:
-        caller = authorization.caller_in(session, ctx, bearer)
+        caller, spans = authorization.caller_and_calendar_spans_in(session, ctx, bearer)
         query = validate(ReadQuery, params)
-        window = _window(session, ctx, caller, query, busy_only=kind == "free_busy")
+        window = _window(ctx, caller, spans, query, busy_only=kind == "free_busy")
         _require_scope(caller, kind, window)
         state = {
             "window": _window_to_json(window),

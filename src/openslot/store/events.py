@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Dialect, Row, and_, bindparam, func, liter
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
-from openslot.store.models import BUSY_EVENT_CONDITION, Calendar, Event, EventMove
+from openslot.store.models import BUSY_EVENT_CONDITION, Event, EventMove
 from openslot.store.types import UTCDateTime, epoch_seconds
 
 Managed = Literal["exclude", "include", "only"]
@@ -88,22 +88,6 @@ def _conditions(window: EventWindow) -> list[ColumnElement[bool]]:
         conditions.append(Event.transparency != "transparent")
         conditions.append(Event.status != "cancelled")
     return conditions
-
-
-CALENDAR_SPANS = select(Calendar.id, Calendar.max_event_seconds).where(
-    Calendar.account_id == bindparam("account_id")
-)
-
-
-def calendar_spans(session: Session, account_id: str) -> dict[str, int]:
-    """The account's calendars and the longest event each has held (``Calendar.max_event_seconds``)."""
-    rows = session.connection().execute(CALENDAR_SPANS, {"account_id": account_id})
-    return {calendar_id: int(span) for calendar_id, span in rows}
-
-
-def count_events(session: Session, window: EventWindow) -> int:
-    query = select(func.count()).select_from(Event).where(*_conditions(window))
-    return int(session.connection().execute(query).scalar() or 0)
 
 
 FREE_BUSY_COLUMNS = (

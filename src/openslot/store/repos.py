@@ -84,10 +84,20 @@ ACCESS_TOKEN_GRANT_AND_CALENDAR = ACCESS_TOKEN_GRANT.add_columns(
     exists().where(Channel.account_id == Grant.account_id, Channel.closed_at.is_(None)).label("watched"),
 ).outerjoin(Calendar, and_(Calendar.id == bindparam("calendar_id"), Calendar.account_id == Grant.account_id))
 
+# The same, once per calendar of the grant's account (its columns NULL when it has none): what a read
+# of events or free/busy checks, in one round trip.
+ACCESS_TOKEN_GRANT_AND_CALENDARS = ACCESS_TOKEN_GRANT.add_columns(
+    Calendar.id.label("calendar_id"), Calendar.max_event_seconds
+).outerjoin(Calendar, Calendar.account_id == Grant.account_id)
+
 
 def access_token_grant(session: Session, digest: str) -> Row[Any] | None:
     """What a bearer check needs of an access token and its grant, in one narrow constant query."""
     return session.connection().execute(ACCESS_TOKEN_GRANT, {"digest": digest}).first()
+
+
+def access_token_grant_and_calendars(session: Session, digest: str) -> list[Row[Any]]:
+    return list(session.connection().execute(ACCESS_TOKEN_GRANT_AND_CALENDARS, {"digest": digest}))
 
 
 def access_token_grant_and_calendar(session: Session, digest: str, calendar_id: str) -> Row[Any] | None:
