@@ -78,7 +78,14 @@ class Settings(BaseSettings):
         description="Deliver webhooks inside `serve`; auto: on SQLite only (else run `openslot worker`).",
     )
     db_pool_size: int = Field(
-        default=20, ge=1, le=200, description="Database connections and request threads per process."
+        default=20,
+        ge=1,
+        le=200,
+        description=(
+            "Request threads and database connections per pool of a process. On PostgreSQL a process"
+            " has two pools, for the requests served on the event loop and for those in threads, so it"
+            " may open up to twice this many connections."
+        ),
     )
     log_level: str = Field(default="info", description="Log level of the server.")
 
