@@ -90,6 +90,7 @@ def _conditions(window: EventWindow) -> list[ColumnElement[bool]]:
     return conditions
 
 
+# Read by position in services.event_reads._free_busy_view: keep the order.
 FREE_BUSY_COLUMNS = (
     Event.uid,
     Event.calendar_id,
