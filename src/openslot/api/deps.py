@@ -15,7 +15,7 @@ from openslot.api.params import request_params
 from openslot.api.ratelimit import RateLimiter
 from openslot.services import applications, authorization
 from openslot.services.context import Bearer, Caller, Client, ServiceContext
-from openslot.services.errors import Forbidden, OAuthError, Unauthorized
+from openslot.services.errors import OAuthError, Unauthorized
 
 
 async def service_context(request: Request) -> ServiceContext:
@@ -80,77 +80,49 @@ def token_client(request: Request, ctx: Ctx, params: Params) -> Client:
     return _body_client(request, ctx, params, allow_public=True)
 
 
-def caller(request: Request, ctx: Ctx) -> Caller:
-    """A user access token as the bearer value."""
+def _presented(request: Request, needed: tuple[str, ...], missing: str) -> Bearer:
     token = bearer_value(request)
     if token is None:
-        raise Unauthorized("an access token is required")
-    found = authorization.authenticate_access_token(ctx, token)
-    _limit(request, found.application_id)
-    return found
-
-
-def application_or_caller(request: Request, ctx: Ctx, params: Params) -> Client | Caller:
-    """Endpoints that take an API key or a user's token (reference §1.2): body credentials first,
-    then the bearer value as a client secret, then as an access token."""
-    if params.get("client_id") and params.get("client_secret"):
-        try:
-            return body_client(request, ctx, params)
-        except OAuthError as exc:
-            raise Unauthorized(exc.description) from exc
-    token = bearer_value(request)
-    if token is None:
-        raise Unauthorized("an API key or access token is required")
-    try:
-        found: Client | Caller = applications.authenticate_api_key(ctx, token)
-    except Unauthorized:
-        found = authorization.authenticate_access_token(ctx, token)
-    _limit(request, found.application_id)
-    return found
+        raise Unauthorized(missing)
+    return Bearer(token, needed, admitted=lambda application_id: _limit(request, application_id))
 
 
 def bearer(*needed: str) -> Callable[[Request], Awaitable[Bearer]]:
-    """The access token, for a use case that checks it in its own transaction (see ``Bearer``)."""
+    """The access token, for a use case that checks it in its own session (see ``Bearer``)."""
 
     # Async (no I/O here) so that the request makes a single trip to the thread pool.
     async def presented(request: Request) -> Bearer:
-        token = bearer_value(request)
-        if token is None:
-            raise Unauthorized("an access token is required")
-        return Bearer(token, needed, admitted=lambda application_id: _limit(request, application_id))
+        return _presented(request, needed, "an access token is required")
 
     return presented
 
 
+def require_scope(*needed: str) -> Callable[[Request, ServiceContext], Caller]:
+    """The caller of the access token, checked here, holding one of the named scopes (any token
+    when none are named): for the endpoints whose use cases take a checked ``Caller``."""
+
+    def check(request: Request, ctx: Ctx) -> Caller:
+        return authorization.authenticate_access_token(
+            ctx, _presented(request, needed, "an access token is required")
+        )
+
+    return check
+
+
 async def api_key_or_bearer(request: Request, ctx: Ctx, params: Params) -> Client | Bearer:
-    """As ``application_or_caller``, for a use case that checks the bearer value (API key or access
-    token) in its own session; body credentials, rare here, are checked at once in a thread."""
+    """Endpoints that take an API key or a user's token (reference §1.2): body credentials first,
+    checked at once in a thread; else the bearer value, which the use case checks in its own
+    session as a client secret, then as an access token."""
     if params.get("client_id") and params.get("client_secret"):
         try:
             return await run_in_threadpool(body_client, request, ctx, params)
         except OAuthError as exc:
             raise Unauthorized(exc.description) from exc
-    token = bearer_value(request)
-    if token is None:
-        raise Unauthorized("an API key or access token is required")
-    return Bearer(token, admitted=lambda application_id: _limit(request, application_id))
+    return _presented(request, (), "an API key or access token is required")
 
 
 BodyClient = Annotated[Client, Depends(body_client)]
 TokenClient = Annotated[Client, Depends(token_client)]
-UserCaller = Annotated[Caller, Depends(caller)]
+UserCaller = Annotated[Caller, Depends(require_scope())]
 AnyBearer = Annotated[Bearer, Depends(bearer())]
-ApplicationOrCaller = Annotated[Client | Caller, Depends(application_or_caller)]
 ApiKeyOrBearer = Annotated[Client | Bearer, Depends(api_key_or_bearer)]
-
-
-def require_scope(*needed: str) -> Callable[[Caller], Caller]:
-    """A caller holding at least one of the named scopes."""
-
-    # Async (no I/O here) so that the check costs no trip to the thread pool.
-    async def check(found: UserCaller) -> Caller:
-        if not found.scopes.intersection(needed):
-            raise Forbidden(f"this request needs the {' or '.join(needed)} scope")
-        return found
-
-    return check

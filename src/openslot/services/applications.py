@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from openslot.services import scopes
 from openslot.services.context import Client, ServiceContext
 from openslot.services.credentials import new_token, same_digest
-from openslot.services.errors import OAuthError, Unauthorized, ValidationFailed
+from openslot.services.errors import OAuthError, ValidationFailed
 from openslot.store import repos
 from openslot.store.models import Application
 from openslot.store.types import hex_id
@@ -153,13 +153,3 @@ def find_application(ctx: ServiceContext, client_id: str) -> ApplicationInfo | N
     with ctx.db.read() as session:
         app = repos.application_by_client_id(session, client_id)
         return _info(app) if app is not None else None
-
-
-def authenticate_api_key(ctx: ServiceContext, client_secret: str) -> Client:
-    """An application's client secret sent as the bearer value."""
-    lookup = ctx.secrets.lookup_hash(client_secret)
-    with ctx.db.read() as session:
-        app = repos.application_by_secret_lookup(session, lookup)
-        if app is None or not same_digest(app.secret_lookup, lookup):
-            raise Unauthorized()
-        return _client(app)

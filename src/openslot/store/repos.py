@@ -25,10 +25,6 @@ def application_id_by_secret_lookup(session: Session, lookup: str) -> Row[Any] |
     return session.connection().execute(APPLICATION_ID_BY_SECRET, {"lookup": lookup}).first()
 
 
-def application_by_secret_lookup(session: Session, lookup: str) -> Application | None:
-    return session.scalar(select(Application).where(Application.secret_lookup == lookup))
-
-
 def applications(session: Session) -> list[Application]:
     return list(session.scalars(select(Application).order_by(Application.created_at, Application.id)))
 
