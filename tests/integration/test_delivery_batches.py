@@ -8,10 +8,6 @@ receiver closed while it was idle, and never reuses a connection whose answer it
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import hashlib
-import hmac
 import ssl
 import threading
 from collections.abc import Iterator
@@ -28,9 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select, update
-from starlette.testclient import TestClient
 
-from openslot.api.app import create_app
 from openslot.integrations.callbacks import CallbackGuard
 from openslot.integrations.clock import ManualClock
 from openslot.integrations.webhooks import Attempt, WebhookSender
@@ -40,6 +34,8 @@ from openslot.services.credentials import DECRYPTED_CACHE_SIZE, SecretBox
 from openslot.services.notifications import LEASE_MARGIN, RETRY_SCHEDULE, Outgoing
 from openslot.store.models import Application, Channel, Delivery, NotificationJob
 from tests.conftest import Api, User
+from tests.integration import loopback
+from tests.integration.loopback import signed_by
 from tests.receiver import Receiver
 
 TIMEOUT = 2.0
@@ -65,40 +61,20 @@ class Setup:
         return notifications.claim(self.api.ctx, limit, TIMEOUT, HOLDER)
 
     def jobs(self, channel_id: str) -> list[NotificationJob]:
-        query = select(NotificationJob).where(NotificationJob.channel_id == channel_id)
-        with self.api.ctx.db.read() as session:
-            return list(session.scalars(query.order_by(NotificationJob.id)))
+        return loopback.jobs(self.api, channel_id)
 
     def deliveries(self) -> list[Delivery]:
         with self.api.ctx.db.read() as session:
             return list(session.scalars(select(Delivery).order_by(Delivery.id)))
 
     def stored(self, channel_id: str) -> Channel:
-        with self.api.ctx.db.read() as session:
-            channel = session.get(Channel, channel_id)
-            assert channel is not None
-            return channel
+        return loopback.stored(self.api, channel_id)
 
 
 @pytest.fixture
 def setup(api: Api) -> Iterator[Setup]:
-    ctx = dataclasses.replace(api.ctx, callbacks=CallbackGuard(["127.0.0.0/8"]))
-    app = create_app(api.settings, ctx)
-    client = TestClient(app, raise_server_exceptions=False)
-    local = Api(client=client, ctx=ctx, clock=api.clock, settings=api.settings, app=app)
-    sender = WebhookSender(ctx.callbacks, timeout=TIMEOUT)
-    receiver = Receiver().start()
-    try:
+    with loopback.loopback(api, TIMEOUT) as (local, receiver, sender):
         yield Setup(local, receiver, sender)
-    finally:
-        receiver.stop()
-        sender.close()
-        client.close()
-
-
-def _signed_by(secret: str, header: str, body: bytes) -> bool:
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    return any(hmac.compare_digest(value.strip(), expected) for value in header.split(","))
 
 
 # --- claiming and recording in batches ---------------------------------------------------------------
@@ -304,9 +280,9 @@ def test_a_changed_client_secret_signs_the_next_notification(setup: Setup) -> No
     assert user.upsert(event_id="e1").status_code == 202
     assert worker.run_until_idle() == 1
     verification, change = setup.receiver.requests()
-    assert _signed_by(old, verification.headers["cronofy-hmac-sha256"], verification.body)
-    assert _signed_by(new, change.headers["cronofy-hmac-sha256"], change.body)
-    assert not _signed_by(old, change.headers["cronofy-hmac-sha256"], change.body)
+    assert signed_by(old, verification.headers["cronofy-hmac-sha256"], verification.body)
+    assert signed_by(new, change.headers["cronofy-hmac-sha256"], change.body)
+    assert not signed_by(old, change.headers["cronofy-hmac-sha256"], change.body)
     assert change.json()["channel"]["channel_id"] == channel_id
 
 

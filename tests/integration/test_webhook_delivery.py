@@ -7,12 +7,8 @@ killed in the middle of a stream of changes.
 
 from __future__ import annotations
 
-import base64
 import bisect
-import dataclasses
 import email.utils
-import hashlib
-import hmac
 import json
 import random
 import re
@@ -31,11 +27,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect, select
-from starlette.testclient import TestClient
 
-from openslot.api.app import create_app
 from openslot.cli import main as cli
-from openslot.integrations.callbacks import CallbackGuard
 from openslot.integrations.clock import ManualClock
 from openslot.integrations.webhooks import WebhookSender, signature
 from openslot.jobs.worker import DeliveryWorker
@@ -43,6 +36,8 @@ from openslot.services import channels as channel_service
 from openslot.services.notifications import LEASE_MARGIN, RETRY_SCHEDULE
 from openslot.store.models import Base, Channel, Delivery, NotificationJob
 from tests.conftest import Api, User
+from tests.integration import loopback
+from tests.integration.loopback import signed_by
 from tests.receiver import MARKER, Receiver
 
 TIMEOUT = 1.0  # seconds per attempt: short, so a slow receiver costs the suite little
@@ -85,33 +80,17 @@ class Hooks:
             return list(session.scalars(query))
 
     def jobs(self, channel_id: str, state: str | None = None) -> list[NotificationJob]:
-        query = select(NotificationJob).where(NotificationJob.channel_id == channel_id)
-        if state is not None:
-            query = query.where(NotificationJob.state == state)
-        with self.api.ctx.db.read() as session:
-            return list(session.scalars(query.order_by(NotificationJob.id)))
+        return loopback.jobs(self.api, channel_id, state)
 
     def stored(self, channel_id: str) -> Channel:
-        with self.api.ctx.db.read() as session:
-            channel = session.get(Channel, channel_id)
-            assert channel is not None
-            return channel
+        return loopback.stored(self.api, channel_id)
 
 
 @pytest.fixture
 def hooks(api: Api) -> Iterator[Hooks]:
-    ctx = dataclasses.replace(api.ctx, callbacks=CallbackGuard(["127.0.0.0/8"]))
-    app = create_app(api.settings, ctx)
-    client = TestClient(app, raise_server_exceptions=False)
-    local = Api(client=client, ctx=ctx, clock=api.clock, settings=api.settings, app=app)
-    sender = WebhookSender(ctx.callbacks, timeout=TIMEOUT)
-    receiver = Receiver().start()
-    try:
-        yield Hooks(local, receiver, sender, DeliveryWorker(ctx, sender, concurrency=8, idle_wait=0.05))
-    finally:
-        receiver.stop()
-        sender.close()
-        client.close()
+    with loopback.loopback(api, TIMEOUT) as (local, receiver, sender):
+        worker = DeliveryWorker(local.ctx, sender, concurrency=8, idle_wait=0.05)
+        yield Hooks(local, receiver, sender, worker)
 
 
 @contextmanager
@@ -135,12 +114,6 @@ def _since(notification: dict[str, Any]) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def _signed_by(secret: str, header: str, body: bytes) -> bool:
-    """Verified as a receiver would, with nothing of the server's code."""
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    return any(hmac.compare_digest(value.strip(), expected) for value in header.split(","))
-
-
 def _wait(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -161,7 +134,7 @@ def test_signature_matches_the_reference_test_vectors() -> None:
     }
     for secret, expected in vectors.items():
         assert signature(body, [secret]) == expected
-        assert _signed_by(secret, expected, body)
+        assert signed_by(secret, expected, body)
     assert signature(body, list(vectors)) == ",".join(vectors.values())
 
 
@@ -172,8 +145,8 @@ def test_verification_then_change_signed_and_in_the_reference_shape(hooks: Hooks
     [verification] = hooks.receiver.requests()
     assert verification.json() == {"notification": {"type": "verification"}, "channel": channel}
     assert verification.headers["content-type"] == "application/json; charset=utf-8"
-    assert _signed_by(user.app.client_secret, verification.headers["cronofy-hmac-sha256"], verification.body)
-    assert not _signed_by("another secret", verification.headers["cronofy-hmac-sha256"], verification.body)
+    assert signed_by(user.app.client_secret, verification.headers["cronofy-hmac-sha256"], verification.body)
+    assert not signed_by("another secret", verification.headers["cronofy-hmac-sha256"], verification.body)
 
     hooks.clock.advance(42.5)
     changed_at = hooks.clock.now()
@@ -186,7 +159,7 @@ def test_verification_then_change_signed_and_in_the_reference_shape(hooks: Hooks
     assert body["notification"]["type"] == "change"
     assert body["channel"] == channel
     assert _since(body) == changed_at.replace(microsecond=0)
-    assert _signed_by(user.app.client_secret, change.headers["cronofy-hmac-sha256"], change.body)
+    assert signed_by(user.app.client_secret, change.headers["cronofy-hmac-sha256"], change.body)
     # The body is compact JSON, byte for byte what was signed.
     assert change.body == json.dumps(body, separators=(",", ":")).encode()
     assert verification.headers["webhook-id"] != change.headers["webhook-id"]
