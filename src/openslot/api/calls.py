@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from fastapi import Request
-from sqlalchemy.util import greenlet_spawn
 from starlette.concurrency import run_in_threadpool
 
 from openslot.services.context import ServiceContext
@@ -31,5 +30,4 @@ async def run_use_case(
     loop_ctx: ServiceContext | None = request.app.state.loop_ctx
     if loop_ctx is None:
         return await run_in_threadpool(use_case, request.app.state.ctx, *args, **kwargs)
-    result: T = await greenlet_spawn(use_case, loop_ctx, *args, **kwargs)
-    return result
+    return await loop_ctx.db.call_on_loop(use_case, loop_ctx, *args, **kwargs)

@@ -234,6 +234,10 @@ def _require_scope(caller: Caller, kind: str, window: EventWindow) -> None:
         raise Forbidden(f"this request needs the {needed} scope")
 
 
+def _columns(kind: str) -> tuple[Any, ...]:
+    return FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
+
+
 def _first_page(
     ctx: ServiceContext, bearer: Bearer, kind: str, params: dict[str, Any], convert: Any
 ) -> Page[Any]:
@@ -247,8 +251,7 @@ def _first_page(
             "localized": query.localized_times,
             "geo": query.include_geo,
         }
-        columns = FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
-        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, columns=columns, counted=True)
+        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, columns=_columns(kind), counted=True)
         total = paging.total_pages(rows[0].matching) if rows else 1
         return _page(ctx, caller, kind, state, rows, 1, total, convert)
 
@@ -263,8 +266,7 @@ def _next_page(ctx: ServiceContext, bearer: Bearer, kind: str, token: str, conve
             raise NotFound("no such page") from exc
         _require_scope(caller, kind, window)
         after = (datetime.fromisoformat(state.cursor[0]), state.cursor[1])
-        columns = FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
-        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, after, columns)
+        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, after, _columns(kind))
         return _page(
             ctx, caller, kind, state.query, rows, state.page + 1, max(state.total, state.page + 1), convert
         )

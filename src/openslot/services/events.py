@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,8 +16,9 @@ from openslot.services.context import Bearer, Caller, ServiceContext
 from openslot.services.errors import NotFound, ValidationFailed
 from openslot.services.event_input import MAX_EVENT_ID, EventInput, parse_event
 from openslot.services.validation import Lenient, validate
+from openslot.store import repos
 from openslot.store.events import managed_event
-from openslot.store.models import Calendar, Channel, Event, EventMove
+from openslot.store.models import Calendar, Event, EventMove
 from openslot.store.types import hex_id
 
 
@@ -55,8 +56,7 @@ WRITABLE_CALENDAR = select(
     Calendar.readonly,
     Calendar.deleted,
     Calendar.max_event_seconds,
-    # Whether any channel may need telling, answered in the same round trip.
-    exists().where(Channel.account_id == Calendar.account_id, Channel.closed_at.is_(None)).label("watched"),
+    repos.watched(Calendar.account_id),  # answered in the same round trip
 ).where(Calendar.id == bindparam("calendar_id"))
 
 

@@ -70,6 +70,13 @@ ACCESS_TOKEN_GRANT = (
     .join(Grant, Grant.id == Token.grant_id)
     .where(Token.token_hash == bindparam("digest"))
 )
+
+
+def watched(account_id: Any) -> Any:
+    """Whether an open channel watches the account: whether a change there must be reported."""
+    return exists().where(Channel.account_id == account_id, Channel.closed_at.is_(None)).label("watched")
+
+
 # The same, with the grant's account's calendar of a given id (its columns NULL when there is none)
 # and whether any open channel watches that account: what an event write checks, in one round trip.
 ACCESS_TOKEN_GRANT_AND_CALENDAR = ACCESS_TOKEN_GRANT.add_columns(

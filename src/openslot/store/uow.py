@@ -5,12 +5,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import greenlet_spawn
 
 from openslot.store.db import READONLY_OPTION
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Database:
@@ -65,6 +69,12 @@ class Database:
     def read(self) -> Iterator[Session]:
         with self._read() as session, session.begin():
             yield session
+
+    async def call_on_loop(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run synchronous ``work`` in a greenlet on the running event loop, where the statements of
+        a Database on a loop engine (``store.db.create_loop_engine``) wait without blocking it."""
+        result: T = await greenlet_spawn(work, *args, **kwargs)
+        return result
 
     def twin(self, engine: Engine) -> Database:
         """A Database on another engine of the same database whose commits call the same hooks."""
