@@ -133,6 +133,34 @@ def _span(data: EventInput) -> int:
     return int((data.end - data.start).total_seconds())
 
 
+def _update_existing(
+    session: Session, caller: Caller, calendar_id: str, data: EventInput, now: datetime
+) -> None:
+    """Update the application's event of this ``event_id``, recording where it was if it moves."""
+    connection = session.connection()
+    key = {"calendar_id": calendar_id, "application_id": caller.application_id, "event_id": data.event_id}
+    existing = connection.execute(EXISTING_EVENT, key).first()
+    if existing is None:
+        # Its old tombstone was purged between the insert that found it and this read: it is new.
+        _insert_new(session, caller, calendar_id, data, now)
+        return
+    if (existing.start_at, existing.end_at, existing.all_day) != (data.start, data.end, data.all_day):
+        connection.execute(
+            INSERT_MOVE,
+            {
+                "event_uid": existing.uid,
+                "start_at": existing.start_at,
+                "end_at": existing.end_at,
+                "all_day": existing.all_day,
+                "moved_at": now,
+            },
+        )
+    details = _merged_details(existing.details or {}, data)
+    connection.execute(
+        UPDATE_EVENT, {"match_uid": existing.uid, "details": details, **_event_fields(data, now)}
+    )
+
+
 def upsert_event_in(
     session: Session, ctx: ServiceContext, caller: Caller, calendar_id: str, data: EventInput
 ) -> None:
@@ -145,23 +173,7 @@ def upsert_event_in(
     connection = session.connection()
     now = ctx.clock.now()
     if not _insert_new(session, caller, calendar.id, data, now):
-        key = {"calendar_id": calendar.id, "application_id": caller.application_id, "event_id": data.event_id}
-        existing = connection.execute(EXISTING_EVENT, key).one()
-        if (existing.start_at, existing.end_at, existing.all_day) != (data.start, data.end, data.all_day):
-            connection.execute(
-                INSERT_MOVE,
-                {
-                    "event_uid": existing.uid,
-                    "start_at": existing.start_at,
-                    "end_at": existing.end_at,
-                    "all_day": existing.all_day,
-                    "moved_at": now,
-                },
-            )
-        details = _merged_details(existing.details or {}, data)
-        connection.execute(
-            UPDATE_EVENT, {"match_uid": existing.uid, "details": details, **_event_fields(data, now)}
-        )
+        _update_existing(session, caller, calendar.id, data, now)
     if calendar.watched:
         record_change(session, caller.account_id, [calendar.id], caller.application_id, now)
     span = _span(data)
