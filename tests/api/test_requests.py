@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from openslot.store.models import Calendar
 from tests.conftest import Api
 
+EVENT = {"event_id": "e1", "summary": "S", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T10:00:00Z"}
+
 
 def test_trailing_slashes_are_ignored(api: Api) -> None:
     user = api.user()
@@ -151,3 +153,59 @@ def test_failed_validation_changes_nothing(api: Api) -> None:
     )
     with api.ctx.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Calendar)) == before
+
+
+def test_event_endpoints_answer_405_with_allow(api: Api) -> None:
+    user = api.user()
+    response = user.client.put("/v1/events", headers=user.headers)
+    assert response.status_code == 405
+    assert response.json()["errors"]["base"][0]["key"] == "errors.method_not_allowed"
+    assert set(response.headers["allow"].split(", ")) == {"GET", "DELETE"}
+    assert (
+        user.client.get(f"/v1/calendars/{user.calendar_id}/events", headers=user.headers).status_code == 405
+    )
+
+
+def test_event_endpoints_take_head_and_trailing_slashes(api: Api) -> None:
+    user = api.user()
+    calendar_id = user.calendar_id
+    assert user.post(f"/v1/calendars/{calendar_id}/events/", json=EVENT).status_code == 202
+    window = {"tzid": "Etc/UTC", "from": "2026-03-01", "to": "2026-03-10", "include_managed": "true"}
+    assert len(user.get("/v1/events/", params=window).json()["events"]) == 1
+    head = user.client.head("/v1/events", params=window, headers=user.headers)
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_event_write_without_a_token_is_401_whatever_the_body(api: Api) -> None:
+    calendar_id = api.user().calendar_id
+    response = api.client.post(
+        f"/v1/calendars/{calendar_id}/events",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_event_write_with_a_bad_body_is_422_and_over_the_limit_413(api: Api) -> None:
+    user = api.user()
+    path = f"/v1/calendars/{user.calendar_id}/events"
+    bad = user.post(path, content=b"{not json", headers={"Content-Type": "application/json"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"]["body"][0]["key"] == "errors.invalid"
+    big = user.post(path, json=EVENT | {"description": "x" * (1024 * 1024)})
+    assert big.status_code == 413
+    assert big.json()["errors"]["base"][0]["key"] == "errors.too_large"
+
+
+def test_an_unexpected_error_in_an_event_endpoint_is_500_in_the_api_format(api: Api, monkeypatch) -> None:
+    from openslot.services import event_reads
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(event_reads, "free_busy", broken)
+    response = api.user().get("/v1/free_busy")
+    assert response.status_code == 500
+    assert "secret internal detail" not in response.text
+    assert response.json()["errors"]["base"][0]["key"] == "errors.internal"

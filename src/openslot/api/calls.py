@@ -10,7 +10,7 @@ anything that blocks otherwise (password hashing, network calls) stays in a thre
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,17 @@ async def run_use_case(
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:
-    loop_ctx: ServiceContext | None = request.app.state.loop_ctx
+    return await run_use_case_of(request.app.state, use_case, *args, **kwargs)
+
+
+async def run_use_case_of(
+    state: Any,
+    use_case: Callable[Concatenate[ServiceContext, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """``run_use_case`` given the app's ``state`` rather than a request."""
+    loop_ctx: ServiceContext | None = state.loop_ctx
     if loop_ctx is None:
-        return await run_in_threadpool(use_case, request.app.state.ctx, *args, **kwargs)
+        return await run_in_threadpool(use_case, state.ctx, *args, **kwargs)
     return await loop_ctx.db.call_on_loop(use_case, loop_ctx, *args, **kwargs)

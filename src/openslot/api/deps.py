@@ -26,9 +26,9 @@ Ctx = Annotated[ServiceContext, Depends(service_context)]
 Params = Annotated[dict[str, Any], Depends(request_params)]
 
 
-def bearer_value(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+def bearer_of(authorization_header: str) -> str | None:
+    """The value of a ``Bearer`` Authorization header (the scheme in any case), else None."""
+    scheme, _, value = authorization_header.partition(" ")
     if scheme.lower() != "bearer":
         return None
     value = value.strip()
@@ -52,6 +52,16 @@ def _limit(request: Request, application_id: str) -> None:
     limiter: RateLimiter | None = request.app.state.rate_limiter
     if limiter is not None:
         limiter.hit(application_id)
+
+
+def presented_bearer(
+    authorization_header: str, needed: tuple[str, ...], missing: str, limiter: RateLimiter | None
+) -> Bearer:
+    """The bearer value of the header, to be checked by the use case; 401 when there is none."""
+    token = bearer_of(authorization_header)
+    if token is None:
+        raise Unauthorized(missing)
+    return Bearer(token, needed, admitted=limiter.hit if limiter is not None else None)
 
 
 def _body_client(request: Request, ctx: ServiceContext, params: dict[str, Any], allow_public: bool) -> Client:
@@ -81,10 +91,9 @@ def token_client(request: Request, ctx: Ctx, params: Params) -> Client:
 
 
 def _presented(request: Request, needed: tuple[str, ...], missing: str) -> Bearer:
-    token = bearer_value(request)
-    if token is None:
-        raise Unauthorized(missing)
-    return Bearer(token, needed, admitted=lambda application_id: _limit(request, application_id))
+    return presented_bearer(
+        request.headers.get("authorization", ""), needed, missing, request.app.state.rate_limiter
+    )
 
 
 def bearer(*needed: str) -> Callable[[Request], Awaitable[Bearer]]:

@@ -73,38 +73,52 @@ def service_error_response(exc: ServiceError) -> JSONResponse:
 HTTP_KEYS = {404: "errors.not_found", 405: "errors.method_not_allowed", 413: "errors.too_large"}
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(ServiceError)
-    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+def too_large_response() -> JSONResponse:
+    return JSONResponse(
+        errors_body("base", "errors.too_large", "the request body is too large"), status_code=413
+    )
+
+
+def http_error_response(status: int, detail: str = "", headers: dict[str, str] | None = None) -> JSONResponse:
+    """An HTTP-level error (no such path, wrong method ...) in the API's format."""
+    key = HTTP_KEYS.get(status, "errors.invalid")
+    description = {404: "no such resource", 405: "method not allowed"}.get(status, detail)
+    return JSONResponse(errors_body("base", key, description), status_code=status, headers=headers)
+
+
+def request_error_response(exc: Exception) -> JSONResponse | None:
+    """The answer to an error a request brought on itself, or None for a fault of the server."""
+    if isinstance(exc, ServiceError):
         return service_error_response(exc)
+    if isinstance(exc, ValidationError):
+        return service_error_response(validation_failed_from_pydantic(list(exc.errors())))
+    if isinstance(exc, BodyTooLarge):
+        return too_large_response()
+    return None
+
+
+def internal_error_response(method: str, path: str, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return JSONResponse(errors_body("base", "errors.internal", "an internal error occurred"), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    async def _request_error(_request: Request, exc: Exception) -> JSONResponse:
+        response = request_error_response(exc)
+        assert response is not None
+        return response
+
+    for kind in (ServiceError, ValidationError, BodyTooLarge):
+        app.add_exception_handler(kind, _request_error)
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return service_error_response(validation_failed_from_pydantic(list(exc.errors())))
 
-    @app.exception_handler(ValidationError)
-    async def _validation(_request: Request, exc: ValidationError) -> JSONResponse:
-        return service_error_response(validation_failed_from_pydantic(list(exc.errors())))
-
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
-        return JSONResponse(
-            errors_body("base", "errors.too_large", "the request body is too large"), status_code=413
-        )
-
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        key = HTTP_KEYS.get(exc.status_code, "errors.invalid")
-        description = {404: "no such resource", 405: "method not allowed"}.get(
-            exc.status_code, str(exc.detail)
-        )
-        return JSONResponse(
-            errors_body("base", key, description), status_code=exc.status_code, headers=exc.headers
-        )
+        return http_error_response(exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse(
-            errors_body("base", "errors.internal", "an internal error occurred"), status_code=500
-        )
+        return internal_error_response(request.method, request.url.path, exc)

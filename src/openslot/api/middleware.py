@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from openslot.api.errors import BodyTooLarge, errors_body
-from openslot.api.responses import JSONResponse
+from openslot.api.errors import BodyTooLarge, too_large_response
 
 
 class StripTrailingSlash:
@@ -39,10 +38,7 @@ class LimitBody:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = JSONResponse(
-                errors_body("base", "errors.too_large", "the request body is too large"), status_code=413
-            )
-            await response(scope, receive, send)
+            await too_large_response()(scope, receive, send)
             return
         received = 0
 

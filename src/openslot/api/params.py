@@ -34,11 +34,16 @@ def drop_nulls(value: Any) -> Any:
     return value
 
 
-async def read_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+def parse_query(query_string: bytes) -> dict[str, Any]:
+    # Decoded as Starlette decodes it: the bytes are ASCII; percent-escapes are UTF-8.
+    return normalise_pairs(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+
+
+def parse_body(raw: bytes, content_type_header: str) -> dict[str, Any]:
+    """A JSON or form body as parameters; an empty body is none."""
     if not raw.strip():
         return {}
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = content_type_header.split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         try:
             text = raw.decode("utf-8")
@@ -56,13 +61,22 @@ async def read_body(request: Request) -> dict[str, Any]:
     return drop_nulls(data)
 
 
+def merged_params(method: str, query_string: bytes, body: bytes, content_type_header: str) -> dict[str, Any]:
+    """Query parameters overlaid by body parameters (of the methods that have a body)."""
+    params = parse_query(query_string)
+    if method in BODY_METHODS:
+        params.update(parse_body(body, content_type_header))
+    return params
+
+
 async def request_params(request: Request) -> dict[str, Any]:
-    """Query parameters overlaid by body parameters; cached so credentials and handlers share them."""
+    """``merged_params`` of a request; cached so credentials and handlers share them."""
     cached = getattr(request.state, "params", None)
     if cached is not None:
         return cached
-    params = normalise_pairs(request.query_params.multi_items())
-    if request.method in BODY_METHODS:
-        params.update(await read_body(request))
+    body = await request.body() if request.method in BODY_METHODS else b""
+    params = merged_params(
+        request.method, request.scope["query_string"], body, request.headers.get("content-type", "")
+    )
     request.state.params = params
     return params

@@ -17,6 +17,7 @@ from openslot.services.credentials import new_token, same_digest, token_hash
 from openslot.services.errors import Forbidden, OAuthError, Unauthorized, ValidationFailed
 from openslot.store import repos
 from openslot.store.models import Account, Grant, Token
+from openslot.store.statements import Statements
 from openslot.store.types import hex_id
 
 APPLICATION_CALENDAR_SCOPE = "read_write"
@@ -279,13 +280,14 @@ def caller_and_calendar_spans_in(
 
 
 def caller_and_calendar_in(
-    session: Session, ctx: ServiceContext, bearer: Bearer, calendar_id: str
-) -> tuple[Caller, Row[Any] | None]:
-    """As ``caller_in``, with the caller's calendar of that id read in the same round trip: a row
+    statements: Statements, ctx: ServiceContext, bearer: Bearer, calendar_id: str
+) -> tuple[Caller, Any]:
+    """As ``caller_in`` (on ``Database.single_writes`` statements), with the caller's calendar of that
+    id read in the same round trip: a row
     with ``id``, ``readonly``, ``deleted``, ``max_event_seconds`` and ``watched`` (whether an open
     channel watches the account), or None when the caller's account has no such calendar."""
     digest = token_hash(bearer.value)
-    row = repos.access_token_grant_and_calendar(session, digest, calendar_id)
+    row = repos.access_token_grant_and_calendar(statements, digest, calendar_id)
     found = _admitted(bearer, _caller_of_row(ctx, row, digest))
     return found, row if row is not None and row.id is not None else None
 

@@ -19,6 +19,7 @@ from openslot.services.validation import Lenient, validate
 from openslot.store import repos
 from openslot.store.events import managed_event
 from openslot.store.models import Calendar, Event, EventMove
+from openslot.store.statements import Statement
 from openslot.store.types import hex_id
 
 
@@ -39,6 +40,8 @@ INSERT_NEW_EVENT = {
     .returning(Event.uid)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+EVENT_COLUMNS = [column.key for column in Event.__table__.columns]
+INSERT_NEW_EVENT_STATEMENT = Statement(INSERT_NEW_EVENT, columns=EVENT_COLUMNS)
 EXISTING_EVENT = (
     select(Event.uid, Event.start_at, Event.end_at, Event.all_day, Event.details)
     .where(
@@ -60,7 +63,7 @@ WRITABLE_CALENDAR = select(
 ).where(Calendar.id == bindparam("calendar_id"))
 
 
-def _writable(calendar: Row[Any] | None) -> Row[Any]:
+def _writable(calendar: Any) -> Any:
     """The calendar, when it takes writes: 404 for none (or anyone else's), 422 when read-only or
     deleted."""
     if calendar is None:
@@ -111,12 +114,10 @@ def _event_fields(data: EventInput, now: datetime) -> dict[str, Any]:
     }
 
 
-def _insert_new(session: Session, caller: Caller, calendar_id: str, data: EventInput, now: datetime) -> bool:
-    """Insert the event unless the application's ``event_id`` exists in the calendar; whether it did."""
+def _new_event_row(caller: Caller, calendar_id: str, data: EventInput, now: datetime) -> dict[str, Any]:
     details = dict(data.details)
     details.pop("attendees_removed", None)
-    connection = session.connection()
-    row = {
+    return {
         "uid": hex_id("evt"),
         "account_id": caller.account_id,
         "calendar_id": calendar_id,
@@ -126,6 +127,12 @@ def _insert_new(session: Session, caller: Caller, calendar_id: str, data: EventI
         "created_at": now,
         **_event_fields(data, now),
     }
+
+
+def _insert_new(session: Session, caller: Caller, calendar_id: str, data: EventInput, now: datetime) -> bool:
+    """Insert the event unless the application's ``event_id`` exists in the calendar; whether it did."""
+    connection = session.connection()
+    row = _new_event_row(caller, calendar_id, data, now)
     return connection.execute(INSERT_NEW_EVENT[connection.dialect.name], row).first() is not None
 
 
@@ -189,14 +196,16 @@ def upsert_event_in(
 def upsert_event(ctx: ServiceContext, bearer: Bearer, calendar_id: str, params: dict[str, Any]) -> None:
     # The common case, a new event that no channel watches and that is no longer than the
     # calendar's longest, is one write: checked and inserted without a transaction around it.
-    with ctx.db.single_writes() as session:
-        caller, found = authorization.caller_and_calendar_in(session, ctx, bearer, calendar_id)
+    with ctx.db.single_writes() as statements:
+        caller, found = authorization.caller_and_calendar_in(statements, ctx, bearer, calendar_id)
         data = parse_event(params)
         calendar = _writable(found)
         if (
             not calendar.watched
             and _span(data) <= calendar.max_event_seconds
-            and _insert_new(session, caller, calendar.id, data, ctx.clock.now())
+            and statements.first(
+                INSERT_NEW_EVENT_STATEMENT, _new_event_row(caller, calendar.id, data, ctx.clock.now())
+            )
         ):
             return
     # An update, a change to report or a longer event: several writes that stand or fall together.

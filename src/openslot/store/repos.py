@@ -9,6 +9,7 @@ from sqlalchemy import Row, and_, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from openslot.store.models import Account, Application, Calendar, Channel, Grant, Profile, Token
+from openslot.store.statements import Statement, Statements
 
 
 def application_by_client_id(session: Session, client_id: str) -> Application | None:
@@ -79,13 +80,17 @@ def watched(account_id: Any) -> Any:
 
 # The same, with the grant's account's calendar of a given id (its columns NULL when there is none)
 # and whether any open channel watches that account: what an event write checks, in one round trip.
-ACCESS_TOKEN_GRANT_AND_CALENDAR = ACCESS_TOKEN_GRANT.add_columns(
-    Calendar.id,
-    Calendar.readonly,
-    Calendar.deleted,
-    Calendar.max_event_seconds,
-    exists().where(Channel.account_id == Grant.account_id, Channel.closed_at.is_(None)).label("watched"),
-).outerjoin(Calendar, and_(Calendar.id == bindparam("calendar_id"), Calendar.account_id == Grant.account_id))
+ACCESS_TOKEN_GRANT_AND_CALENDAR = Statement(
+    ACCESS_TOKEN_GRANT.add_columns(
+        Calendar.id,
+        Calendar.readonly,
+        Calendar.deleted,
+        Calendar.max_event_seconds,
+        watched(Grant.account_id),
+    ).outerjoin(
+        Calendar, and_(Calendar.id == bindparam("calendar_id"), Calendar.account_id == Grant.account_id)
+    )
+)
 
 # The same, once per calendar of the grant's account (its columns NULL when it has none): what a read
 # of events or free/busy checks, in one round trip.
@@ -103,12 +108,8 @@ def access_token_grant_and_calendars(session: Session, digest: str) -> list[Row[
     return list(session.connection().execute(ACCESS_TOKEN_GRANT_AND_CALENDARS, {"digest": digest}))
 
 
-def access_token_grant_and_calendar(session: Session, digest: str, calendar_id: str) -> Row[Any] | None:
-    return (
-        session.connection()
-        .execute(ACCESS_TOKEN_GRANT_AND_CALENDAR, {"digest": digest, "calendar_id": calendar_id})
-        .first()
-    )
+def access_token_grant_and_calendar(statements: Statements, digest: str, calendar_id: str) -> Any:
+    return statements.first(ACCESS_TOKEN_GRANT_AND_CALENDAR, {"digest": digest, "calendar_id": calendar_id})
 
 
 def active_grants(session: Session, application_id: str, account_id: str) -> list[Grant]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.util import greenlet_spawn
 
 from openslot.store.db import READONLY_OPTION
+from openslot.store.statements import Statements
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -33,12 +34,8 @@ class Database:
         # Reads on PostgreSQL run in autocommit: a read-committed transaction gives each statement a
         # fresh snapshot anyway, and BEGIN/COMMIT would add two round trips to every request.
         read_options: dict[str, Any] = {READONLY_OPTION: True}
-        self._autocommit: sessionmaker[Session] | None = None
         if engine.dialect.name == "postgresql":
             read_options["isolation_level"] = "AUTOCOMMIT"
-            self._autocommit = sessionmaker(
-                bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-            )
         self._read = sessionmaker(bind=engine.execution_options(**read_options), expire_on_commit=False)
 
     @contextmanager
@@ -51,19 +48,38 @@ class Database:
                     hook()
 
     @contextmanager
-    def single_writes(self) -> Iterator[Session]:
-        """A session for reads followed by at most one write statement.
+    def single_writes(self) -> Iterator[Statements]:
+        """Constant statements (``store.statements``) on a connection of its own: reads followed by at
+        most one write.
 
         On PostgreSQL every statement commits by itself, which spares BEGIN and COMMIT (two round
         trips); SQLite runs the block as one write transaction. Either way nothing in the block may
         rely on two writes being atomic together: a use case that needs that uses ``transaction``.
         """
-        if self._autocommit is None:
-            with self.transaction() as session:
-                yield session
-            return
-        with self._autocommit() as session, session.begin():
-            yield session
+        sqlite = self.engine.dialect.name == "sqlite"
+        with self._write_lock:
+            pooled = self.engine.raw_connection()
+            dbapi_connection = pooled.dbapi_connection
+            statements = Statements(dbapi_connection, self.engine.dialect)
+            try:
+                if sqlite:
+                    statements.execute("BEGIN IMMEDIATE")
+                else:
+                    dbapi_connection.autocommit = True
+                yield statements
+                if sqlite:
+                    statements.execute("COMMIT")
+            except BaseException:
+                if sqlite and not statements.failed:
+                    statements.execute("ROLLBACK")
+                raise
+            finally:
+                if statements.failed:
+                    pooled.invalidate()
+                else:
+                    if not sqlite:
+                        dbapi_connection.autocommit = False
+                    pooled.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
