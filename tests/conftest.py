@@ -186,6 +186,7 @@ def api(migrated_database: Database, database_url: str, tmp_path: Path) -> Itera
         password_hasher=FAST_PASSWORD_HASHER,
     )
     app = compose_app(settings, ctx)
-    # The app's lifespan would dispose of the shared engine; drive it without the lifespan.
-    client = TestClient(app, raise_server_exceptions=False)
-    yield Api(client=client, ctx=ctx, clock=clock, settings=settings, app=app)
+    # Started (its lifespan runs), so that requests run as in the server: on PostgreSQL on the event
+    # loop, over the loop engine.
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client=client, ctx=ctx, clock=clock, settings=settings, app=app)

@@ -357,3 +357,46 @@ def test_purge_forgets_old_tombstones_only(api: Api) -> None:
     assert purged.expired_access_tokens >= 1
     remaining = _events(user, include_deleted="true")
     assert sorted((e["event_id"], e["deleted"]) for e in remaining) == [("live", False), ("recent", True)]
+
+
+@pytest.mark.parametrize(
+    ("scope", "status"),
+    [
+        ("read_write", 202),
+        ("write_only", 202),
+        ("free_busy_write", 202),
+        ("read_events  create_event", 202),  # two spaces
+        ("read_events\tcreate_event", 202),  # any whitespace separates scopes
+        ("read_only", 403),
+        ("read_events delete_event", 403),
+        ("", 403),
+    ],
+)
+def test_the_scopes_that_let_an_upsert_write(api: Api, scope: str, status: int) -> None:
+    user = api.user()
+    calendar_id = user.calendar_id
+    with api.ctx.db.transaction() as session:
+        session.execute(update(Grant).values(scope=scope))
+    assert user.upsert(calendar_id, event_id="x").status_code == status
+    assert _count(api) == (1 if status == 202 else 0)
+
+
+def test_an_upsert_refused_for_its_token_writes_nothing(api: Api) -> None:
+    user = api.user()
+    calendar_id = user.calendar_id
+    assert user.post(f"/v1/calendars/{calendar_id}/events", json={"summary": "no ids"}).status_code == 422
+    bad_token = {"Authorization": "Bearer not-a-token"}
+    assert (
+        api.client.post(f"/v1/calendars/{calendar_id}/events", json={}, headers=bad_token).status_code == 401
+    )
+    valid = {"summary": "S", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T10:00:00Z", "event_id": "x"}
+    path = f"/v1/calendars/{calendar_id}/events"
+    assert api.client.post(path, json=valid, headers=bad_token).status_code == 401
+    api.clock.advance(api.settings.access_token_ttl + 1)  # the token has expired
+    assert user.upsert(calendar_id, event_id="x").status_code == 401
+    assert _count(api) == 0
+    fresh = api.user(user.app, "apc-1")  # a new token of the same grant
+    with api.ctx.db.transaction() as session:
+        session.execute(update(Grant).values(revoked_at=api.clock.now()))
+    assert fresh.upsert(calendar_id, event_id="x").status_code == 401
+    assert _count(api) == 0

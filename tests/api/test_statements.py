@@ -102,3 +102,15 @@ def test_an_error_after_a_write(api: Api) -> None:
     assert _count(api) == (0 if api.ctx.db.engine.dialect.name == "sqlite" else 1)
     with api.ctx.db.single_writes() as statements:  # the connection went back to the pool usable
         assert len(statements.all(EVENTS, {})) == _count(api)
+
+
+def test_requests_run_on_the_loop_engine_on_postgresql(api: Api) -> None:
+    user = api.user()
+    assert user.upsert(event_id="e1").status_code == 202
+    loop_ctx = api.app.state.loop_ctx
+    if api.ctx.db.engine.dialect.name == "sqlite":
+        assert loop_ctx is None
+        return
+    assert api.app.state.loop is not None
+    assert loop_ctx.db.engine.dialect.driver == "asyncpg"
+    assert loop_ctx.db.engine.pool.checkedin() >= 1  # the upsert's connection, back in its pool

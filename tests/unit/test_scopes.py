@@ -37,3 +37,15 @@ def test_describe_in_plain_words_without_repeating_implied_scopes() -> None:
     assert "See when you are free or busy" not in lines
     assert scopes.describe("free_busy")[-1] == "See when you are free or busy"
     assert len(scopes.describe("read_write")) == len(scopes.ALL_SCOPES) - 1
+
+
+def test_granting_lists_exactly_the_names_that_grant_a_needed_scope() -> None:
+    for needed in [
+        (scopes.CREATE_EVENT,),
+        (scopes.READ_FREE_BUSY,),
+        (scopes.READ_EVENTS, scopes.DELETE_EVENT),
+    ]:
+        granting = scopes.granting(needed)
+        for name in scopes.KNOWN_SCOPE_NAMES:
+            assert (name in granting) == bool(scopes.expand(name) & set(needed)), (needed, name)
+    assert "read_events" in scopes.granting((scopes.READ_FREE_BUSY,))  # by implication

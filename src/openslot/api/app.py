@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 import time
@@ -76,7 +77,9 @@ class Background(Protocol):
 def create_app(
     settings: Settings, ctx: ServiceContext | None = None, background: Sequence[Background] = ()
 ) -> FastAPI:
-    """The app; ``ctx`` lets tests share a context (and its clock) with the app they drive."""
+    """The app; ``ctx`` lets tests share a context (and its clock) with the app they drive, and then
+    stays theirs to dispose of."""
+    owns_ctx = ctx is None
     ctx = ctx or build_context(settings)
     loop_engine = create_loop_engine(ctx.db.engine, pool_size=settings.db_pool_size)
 
@@ -86,13 +89,17 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         for task in background:
             task.start()
+        if loop_engine is not None:
+            app.state.loop = asyncio.get_running_loop()
         _settle_garbage_collector()
         yield
         for task in background:
             await anyio.to_thread.run_sync(task.stop)
         if loop_engine is not None:
+            app.state.loop = None
             await loop_engine.dispose()
-        ctx.db.dispose()
+        if owns_ctx:
+            ctx.db.dispose()
 
     app = FastAPI(
         title="Openslot",
@@ -105,6 +112,7 @@ def create_app(
     app.state.loop_ctx = (
         dataclasses.replace(ctx, db=ctx.db.twin(loop_engine.sync_engine)) if loop_engine is not None else None
     )
+    app.state.loop = None  # the event loop the loop engine's connections belong to, once started
     app.state.base_url = settings.effective_base_url
     limited = settings.rate_limit_per_second or settings.rate_limit_per_minute
     app.state.rate_limiter = (

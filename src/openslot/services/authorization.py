@@ -283,11 +283,17 @@ def caller_and_calendar_in(
     statements: Statements, ctx: ServiceContext, bearer: Bearer, calendar_id: str
 ) -> tuple[Caller, Any]:
     """As ``caller_in`` (on ``Database.single_writes`` statements), with the caller's calendar of that
-    id read in the same round trip: a row
-    with ``id``, ``readonly``, ``deleted``, ``max_event_seconds`` and ``watched`` (whether an open
-    channel watches the account), or None when the caller's account has no such calendar."""
+    id read in the same round trip: see ``caller_and_calendar_of``."""
     digest = token_hash(bearer.value)
     row = repos.access_token_grant_and_calendar(statements, digest, calendar_id)
+    return caller_and_calendar_of(ctx, bearer, digest, row)
+
+
+def caller_and_calendar_of(ctx: ServiceContext, bearer: Bearer, digest: str, row: Any) -> tuple[Caller, Any]:
+    """The caller of a row of ``repos.ACCESS_TOKEN_GRANT_AND_CALENDAR`` (or a statement selecting the
+    same columns), and its calendar: a row with ``id``, ``readonly``, ``deleted``,
+    ``max_event_seconds`` and ``watched`` (whether an open channel watches the account), or None when
+    the caller's account has no such calendar."""
     found = _admitted(bearer, _caller_of_row(ctx, row, digest))
     return found, row if row is not None and row.id is not None else None
 

@@ -6,21 +6,22 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, Row, Text, and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from openslot.services import authorization
+from openslot.services import authorization, scopes
 from openslot.services.channels import record_change
 from openslot.services.context import Bearer, Caller, ServiceContext
+from openslot.services.credentials import token_hash
 from openslot.services.errors import NotFound, ValidationFailed
 from openslot.services.event_input import MAX_EVENT_ID, EventInput, parse_event
 from openslot.services.validation import Lenient, validate
 from openslot.store import repos
 from openslot.store.events import managed_event
 from openslot.store.models import Calendar, Event, EventMove
-from openslot.store.statements import Statement
-from openslot.store.types import hex_id
+from openslot.store.statements import Statement, Statements
+from openslot.store.types import UTCDateTime, hex_id
 
 
 class DeleteBody(Lenient):
@@ -42,6 +43,51 @@ INSERT_NEW_EVENT = {
 }
 EVENT_COLUMNS = [column.key for column in Event.__table__.columns]
 INSERT_NEW_EVENT_STATEMENT = Statement(INSERT_NEW_EVENT, columns=EVENT_COLUMNS)
+
+
+def _checked_new_event() -> Statement:
+    """PostgreSQL: the token and calendar check of ``repos.ACCESS_TOKEN_GRANT_AND_CALENDAR`` and the
+    insert of a new event, in one statement: the insert happens only when every check of
+    ``upsert_event`` would pass, and the row tells the checks what they need (with ``inserted``).
+
+    The conditions repeat, in SQL, what ``authorization.caller_and_calendar_of``, ``_writable`` and
+    the single-write case of ``upsert_event`` check in Python; they may be stricter (a row that does
+    not pass here is checked and written the usual way), never looser. ``tests/api/
+    test_events_write.py`` refuses a write in every way and checks that nothing was stored.
+    """
+    found = repos.ACCESS_TOKEN_GRANT_AND_CALENDAR.statement.cte("found")  # type: ignore[attr-defined]
+    from_found = {
+        "account_id": found.c.account_id,
+        "calendar_id": found.c.id,
+        "application_id": found.c.application_id,
+    }
+    values = [
+        from_found.get(name, bindparam(name, type_=Event.__table__.c[name].type)) for name in EVENT_COLUMNS
+    ]
+    insertable = and_(
+        found.c.kind == "access",
+        found.c.revoked_at.is_(None),
+        found.c.expires_at > bindparam("now", type_=UTCDateTime()),
+        func.string_to_array(found.c.scope, " ").op("&&")(
+            bindparam("granting", type_=postgresql.ARRAY(Text))
+        ),
+        found.c.id.is_not(None),
+        found.c.readonly.is_(False),
+        found.c.deleted.is_(False),
+        found.c.watched.is_(False),
+        found.c.max_event_seconds >= bindparam("span", type_=Integer()),
+    )
+    inserted = (
+        postgresql.insert(Event)
+        .from_select(EVENT_COLUMNS, select(*values).where(insertable))
+        .on_conflict_do_nothing(index_elements=["calendar_id", "application_id", "event_id"])
+        .returning(Event.uid)
+        .cte("inserted")
+    )
+    return Statement({"postgresql": select(found, exists(select(inserted.c.uid)).label("inserted"))})
+
+
+CHECKED_NEW_EVENT = _checked_new_event()
 EXISTING_EVENT = (
     select(Event.uid, Event.start_at, Event.end_at, Event.all_day, Event.details)
     .where(
@@ -114,19 +160,26 @@ def _event_fields(data: EventInput, now: datetime) -> dict[str, Any]:
     }
 
 
-def _new_event_row(caller: Caller, calendar_id: str, data: EventInput, now: datetime) -> dict[str, Any]:
+def _new_event_values(data: EventInput, now: datetime) -> dict[str, Any]:
+    """A new event's columns but those of its owner (account, calendar, application)."""
     details = dict(data.details)
     details.pop("attendees_removed", None)
     return {
         "uid": hex_id("evt"),
-        "account_id": caller.account_id,
-        "calendar_id": calendar_id,
-        "application_id": caller.application_id,
         "event_id": data.event_id,
         "details": details,
         "created_at": now,
         **_event_fields(data, now),
     }
+
+
+def _new_event_row(caller: Caller, calendar_id: str, data: EventInput, now: datetime) -> dict[str, Any]:
+    owner = {
+        "account_id": caller.account_id,
+        "calendar_id": calendar_id,
+        "application_id": caller.application_id,
+    }
+    return owner | _new_event_values(data, now)
 
 
 def _insert_new(session: Session, caller: Caller, calendar_id: str, data: EventInput, now: datetime) -> bool:
@@ -193,15 +246,57 @@ def upsert_event_in(
         )
 
 
+def _checked_insert(
+    statements: Statements, ctx: ServiceContext, bearer: Bearer, calendar_id: str, data: EventInput
+) -> tuple[Caller, Any, bool]:
+    """``CHECKED_NEW_EVENT``: the caller, its calendar and whether the event was inserted."""
+    digest = token_hash(bearer.value)
+    now = ctx.clock.now()
+    row = statements.first(
+        CHECKED_NEW_EVENT,
+        {
+            "digest": digest,
+            "calendar_id": calendar_id,
+            "now": now,
+            "granting": scopes.granting(bearer.scopes) if bearer.scopes else sorted(scopes.KNOWN_SCOPE_NAMES),
+            "span": _span(data),
+            **_new_event_values(data, now),
+        },
+    )
+    caller, found = authorization.caller_and_calendar_of(ctx, bearer, digest, row)
+    return caller, found, bool(row.inserted)
+
+
+def _parsed_ahead(params: dict[str, Any]) -> EventInput | None:
+    try:
+        return parse_event(params)
+    except ValidationFailed:
+        return None  # raised again after the credentials are checked, in the API's order of errors
+
+
 def upsert_event(ctx: ServiceContext, bearer: Bearer, calendar_id: str, params: dict[str, Any]) -> None:
     # The common case, a new event that no channel watches and that is no longer than the
-    # calendar's longest, is one write: checked and inserted without a transaction around it.
+    # calendar's longest, is one write: checked and inserted without a transaction around it. On
+    # PostgreSQL the insert rides on the statement that checks the token and the calendar, one
+    # round trip in all; not when request limits are on, which count the request between the check
+    # of the token and the rest.
     with ctx.db.single_writes() as statements:
-        caller, found = authorization.caller_and_calendar_in(statements, ctx, bearer, calendar_id)
-        data = parse_event(params)
+        ahead = (
+            _parsed_ahead(params)
+            if statements.dialect_name == "postgresql" and bearer.admitted is None
+            else None
+        )
+        if ahead is not None:
+            caller, found, inserted = _checked_insert(statements, ctx, bearer, calendar_id, ahead)
+            if inserted:
+                return
+        else:
+            caller, found = authorization.caller_and_calendar_in(statements, ctx, bearer, calendar_id)
+        data = ahead or parse_event(params)
         calendar = _writable(found)
         if (
-            not calendar.watched
+            ahead is None
+            and not calendar.watched
             and _span(data) <= calendar.max_event_seconds
             and statements.first(
                 INSERT_NEW_EVENT_STATEMENT, _new_event_row(caller, calendar.id, data, ctx.clock.now())

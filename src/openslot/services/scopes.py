@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 READ_ACCOUNT = "read_account"
 LIST_CALENDARS = "list_calendars"
 READ_EVENTS = "read_events"
@@ -39,6 +41,7 @@ IMPLIED: dict[str, frozenset[str]] = {READ_EVENTS: frozenset({READ_FREE_BUSY})}
 KNOWN_SCOPE_NAMES = ALL_SCOPES | SHORTHANDS.keys()
 
 
+@functools.lru_cache(maxsize=1024)  # every checked token expands its grant's scope string
 def expand(scope: str) -> frozenset[str]:
     """The individual scopes that a space-separated scope string grants."""
     granted: set[str] = set()
@@ -47,6 +50,13 @@ def expand(scope: str) -> frozenset[str]:
     for name in list(granted):
         granted |= IMPLIED.get(name, frozenset())
     return frozenset(granted)
+
+
+def granting(needed: tuple[str, ...]) -> list[str]:
+    """The scope names (individual or aggregate) that grant at least one of ``needed``: a scope
+    string grants one of them exactly when one of its names is in this list."""
+    wanted = set(needed)
+    return sorted(name for name in KNOWN_SCOPE_NAMES if expand(name) & wanted)
 
 
 def unknown(scope: str) -> list[str]:

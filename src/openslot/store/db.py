@@ -30,17 +30,23 @@ def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
 
 
 def create_loop_engine(engine: Engine, *, pool_size: int) -> AsyncEngine | None:
-    """For PostgreSQL, an engine on the same database whose connections wait on the event loop
-    (psycopg's async mode), or None for SQLite.
+    """For PostgreSQL, an engine on the same database whose connections wait on the event loop, or
+    None for SQLite.
 
     Use cases run through its ``sync_engine`` inside a greenlet on the loop: their code stays
     synchronous, and a request costs no hand-over to a worker thread and back, nor the contention for
-    the interpreter lock that many such threads bring.
+    the interpreter lock that many such threads bring. Its driver is asyncpg, whose protocol runs on
+    the loop itself: a statement costs well under half the CPU of psycopg's async mode. Its
+    connections belong to the loop that opened them (``api.calls``).
     """
     if engine.dialect.name != "postgresql":
         return None
     return create_async_engine(
-        engine.url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800
+        engine.url.set(drivername="postgresql+asyncpg"),
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=30,
+        pool_recycle=1800,
     )
 
 

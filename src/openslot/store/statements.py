@@ -27,6 +27,7 @@ Processor = Callable[[Any], Any]
 class _Compiled:
     sql: str
     names: tuple[str, ...]  # of the bound parameters, in the order of a positional paramstyle
+    constants: dict[str, Any]  # values of the parameters the statement holds (literals in its terms)
     positional: bool
     bind_processors: tuple[tuple[str, Processor], ...]
     row: Any  # a namedtuple class of the result columns, or None
@@ -69,6 +70,9 @@ class Statement:
         return _Compiled(
             sql=compiled.string,
             names=names,
+            constants={
+                name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+            },
             positional=bool(compiled.positional),
             bind_processors=tuple(processors),
             row=namedtuple("Row", [c.key for c in columns], rename=True) if columns else None,  # type: ignore[misc]
@@ -85,6 +89,10 @@ class Statements:
         self._connection = dbapi_connection
         self._dialect = dialect
         self.failed = False  # a driver error was raised: the connection may be unusable
+
+    @property
+    def dialect_name(self) -> str:
+        return str(self._dialect.name)
 
     def first(self, statement: Statement, params: Mapping[str, Any]) -> Any:
         """The first row (a named tuple), or None."""
@@ -107,7 +115,7 @@ class Statements:
 
     def _execute(self, statement: Statement, params: Mapping[str, Any], fetch_all: bool) -> list[Any]:
         compiled = statement.compiled(self._dialect)
-        values = dict(params)
+        values = compiled.constants | dict(params)
         for name, processor in compiled.bind_processors:
             values[name] = processor(values[name])
         bound: Any = tuple(values[name] for name in compiled.names) if compiled.positional else values
