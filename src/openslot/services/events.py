@@ -258,7 +258,7 @@ def _checked_insert(
             "digest": digest,
             "calendar_id": calendar_id,
             "now": now,
-            "granting": scopes.granting(bearer.scopes) if bearer.scopes else sorted(scopes.KNOWN_SCOPE_NAMES),
+            "granting": list(scopes.granting(bearer.scopes)),
             "span": _span(data),
             **_new_event_values(data, now),
         },

@@ -52,11 +52,12 @@ def expand(scope: str) -> frozenset[str]:
     return frozenset(granted)
 
 
-def granting(needed: tuple[str, ...]) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def granting(needed: tuple[str, ...]) -> tuple[str, ...]:
     """The scope names (individual or aggregate) that grant at least one of ``needed``: a scope
     string grants one of them exactly when one of its names is in this list."""
     wanted = set(needed)
-    return sorted(name for name in KNOWN_SCOPE_NAMES if expand(name) & wanted)
+    return tuple(sorted(name for name in KNOWN_SCOPE_NAMES if expand(name) & wanted))
 
 
 def unknown(scope: str) -> list[str]:

@@ -71,26 +71,30 @@ async def bulk_delete(call: Call) -> Response:
     return Response(status_code=ACCEPTED)
 
 
+async def _page(
+    call: Call, credentials: Bearer, use_case: Callable[..., Any], argument: Any, path: str
+) -> Response:
+    """A page of events or of free/busy: the first (``argument`` the parameters) or a next one (the
+    page token)."""
+    page = await run_use_case_of(call.state, use_case, credentials, argument)
+    render_page = render.events_page if path == "/v1/events" else render.free_busy_page
+    return JSONResponse(render_page(page, call.next_page_url(path, page.next_token)))
+
+
 async def read_events(call: Call) -> Response:
-    page = await run_use_case_of(call.state, event_reads.read_events, call.bearer(), call.params())
-    return JSONResponse(render.events_page(page, call.next_page_url("/v1/events", page.next_token)))
+    return await _page(call, call.bearer(), event_reads.read_events, call.params(), "/v1/events")
 
 
 async def read_events_page(call: Call) -> Response:
-    (token,) = call.path_args
-    page = await run_use_case_of(call.state, event_reads.read_events_page, call.bearer(), token)
-    return JSONResponse(render.events_page(page, call.next_page_url("/v1/events", page.next_token)))
+    return await _page(call, call.bearer(), event_reads.read_events_page, call.path_args[0], "/v1/events")
 
 
 async def free_busy(call: Call) -> Response:
-    page = await run_use_case_of(call.state, event_reads.free_busy, call.bearer(), call.params())
-    return JSONResponse(render.free_busy_page(page, call.next_page_url("/v1/free_busy", page.next_token)))
+    return await _page(call, call.bearer(), event_reads.free_busy, call.params(), "/v1/free_busy")
 
 
 async def free_busy_page(call: Call) -> Response:
-    (token,) = call.path_args
-    page = await run_use_case_of(call.state, event_reads.free_busy_page, call.bearer(), token)
-    return JSONResponse(render.free_busy_page(page, call.next_page_url("/v1/free_busy", page.next_token)))
+    return await _page(call, call.bearer(), event_reads.free_busy_page, call.path_args[0], "/v1/free_busy")
 
 
 Handler = Callable[[Call], Awaitable[Response]]
