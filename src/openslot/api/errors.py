@@ -90,7 +90,7 @@ def request_error_response(exc: Exception) -> JSONResponse | None:
     """The answer to an error a request brought on itself, or None for a fault of the server."""
     if isinstance(exc, ServiceError):
         return service_error_response(exc)
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, ValidationError | RequestValidationError):
         return service_error_response(validation_failed_from_pydantic(list(exc.errors())))
     if isinstance(exc, BodyTooLarge):
         return too_large_response()
@@ -108,12 +108,8 @@ def install(app: FastAPI) -> None:
         assert response is not None
         return response
 
-    for kind in (ServiceError, ValidationError, BodyTooLarge):
+    for kind in (ServiceError, ValidationError, RequestValidationError, BodyTooLarge):
         app.add_exception_handler(kind, _request_error)
-
-    @app.exception_handler(RequestValidationError)
-    async def _request_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return service_error_response(validation_failed_from_pydantic(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

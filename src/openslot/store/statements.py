@@ -104,14 +104,7 @@ class Statements:
 
     def execute(self, sql: str) -> None:
         """A plain statement of the driver's dialect, without parameters (BEGIN, COMMIT ...)."""
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(sql)
-        except Exception as exc:
-            self.failed = True
-            raise DBAPIError.instance(sql, None, exc, self._dialect.loaded_dbapi.Error) from exc
-        finally:
-            cursor.close()
+        self._run(sql, None, fetch=None)
 
     def _execute(self, statement: Statement, params: Mapping[str, Any], fetch_all: bool) -> list[Any]:
         compiled = statement.compiled(self._dialect)
@@ -119,16 +112,22 @@ class Statements:
         for name, processor in compiled.bind_processors:
             values[name] = processor(values[name])
         bound: Any = tuple(values[name] for name in compiled.names) if compiled.positional else values
+        fetch = (-1 if fetch_all else 1) if compiled.row else None
+        return [self._row(compiled, row) for row in self._run(compiled.sql, bound, fetch)]
+
+    def _run(self, sql: str, bound: Any, fetch: int | None) -> list[Any]:
+        """Execute on a new cursor and fetch ``fetch`` rows (-1: all; None: none)."""
         cursor = self._connection.cursor()
         try:
-            cursor.execute(compiled.sql, bound)
-            raw = (cursor.fetchall() if fetch_all else cursor.fetchmany(1)) if compiled.row else []
+            cursor.execute(sql) if bound is None else cursor.execute(sql, bound)
+            if fetch is None:
+                return []
+            return list(cursor.fetchall() if fetch < 0 else cursor.fetchmany(fetch))
         except Exception as exc:
             self.failed = True
-            raise DBAPIError.instance(compiled.sql, bound, exc, self._dialect.loaded_dbapi.Error) from exc
+            raise DBAPIError.instance(sql, bound, exc, self._dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
-        return [self._row(compiled, row) for row in raw]
 
     @staticmethod
     def _row(compiled: _Compiled, row: Sequence[Any]) -> Any:
