@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ParamSpec, TypeVar
@@ -13,6 +12,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from openslot.store.db import READONLY_OPTION
 from openslot.store.statements import Statements
+from openslot.store.write_lock import WriterLock, lock_path_of
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -23,11 +23,10 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # SQLite has one writer. Writers of this process queue on a lock rather than on SQLite's busy
-        # handler, which sleeps in growing steps and turns contention into long tail latencies.
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        self._writer_lock = (
+            WriterLock(lock_path_of(engine.url.database)) if engine.dialect.name == "sqlite" else None
         )
+        self._write_lock: AbstractContextManager[Any] = self._writer_lock or nullcontext()
         self._write = sessionmaker(bind=engine, expire_on_commit=False)
         # Called after a transaction that queued notifications commits (wakes an in-process worker).
         self.after_outbox_commit: list[Callable[[], None]] = []
@@ -100,3 +99,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writer_lock is not None:
+            self._writer_lock.close()
