@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -621,6 +622,40 @@ def src_modified() -> bool | None:
     return bool(completed.stdout.strip()) if completed.returncode == 0 else None
 
 
+CALIBRATION_CONNECTIONS = 16
+CALIBRATION_SECONDS = 3.0
+# requests/s of the bare app on this machine, once measured (``calibrate``)
+_calibration: dict[str, float] = {}
+
+
+def calibrate(workdir: Path) -> float | None:
+    """The requests/s that the bare ASGI app (``bare_app.py``) answers on one uvicorn process to wrk
+    with 16 connections: how fast this machine is at the time of the run. Absolute figures of runs on
+    different machines (or on a busy one) compare only through it. None without wrk."""
+    if shutil.which("wrk") is None:
+        return None
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(BENCH_DIR)]
+    argv += ["--host", HOST, "--port", str(port), "--log-level", "warning"]
+    with serving("calibration", argv, clean_env(), workdir, port):
+        wrk_load(port, "/healthz", {}, CALIBRATION_CONNECTIONS, 1.0)  # warm-up
+        load = wrk_load(port, "/healthz", {}, CALIBRATION_CONNECTIONS, CALIBRATION_SECONDS)
+    if load.errors:
+        raise BenchError(f"the calibration app answered {load.errors} errors: {load.first_error}")
+    _calibration["bare_app_rps"] = round(load.rps)
+    return load.rps
+
+
+def calibration_line(rps: float | None) -> str:
+    if rps is None:
+        return "machine: not calibrated (wrk is not on PATH)"
+    return (
+        f"machine: {os.cpu_count()} CPUs; the bare ASGI app (bench/bare_app.py) on one uvicorn "
+        f"process answers {rps:,.0f} requests/s to wrk with {CALIBRATION_CONNECTIONS} connections "
+        "(the yardstick for comparing runs on different machines)"
+    )
+
+
 def run_metadata() -> dict[str, Any]:
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -628,6 +663,7 @@ def run_metadata() -> dict[str, Any]:
         "src_modified": src_modified(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        **_calibration,
     }
 
 

@@ -82,7 +82,7 @@ TARGET_READ_P50_MS = 10.0
 TARGET_FREE_BUSY_P50_MS = 5.0
 TARGET_BYTES_PER_EVENT = 2048.0
 
-FULL = {"upserts": 4000, "reads": 200, "write_seconds": 30.0, "read_seconds": 10.0}
+FULL = {"upserts": 10_000, "reads": 200, "write_seconds": 30.0, "read_seconds": 10.0}
 QUICK = {"upserts": 800, "reads": 40, "write_seconds": 15.0, "read_seconds": 4.0}
 WARM_UPSERTS_PER_CLIENT = 10
 WARM_BATCHES = 4

@@ -45,6 +45,8 @@ from common import (
     Operation,
     UnexpectedAnswer,
     append_result,
+    calibrate,
+    calibration_line,
     clean_env,
     free_port,
     http_once,
@@ -313,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     if not console.is_terminal:  # piped or redirected: wide enough for the tables
         console = Console(width=120)
+    with tempfile.TemporaryDirectory(prefix="openslot-calibration-") as workdir:
+        console.print(calibration_line(calibrate(Path(workdir))), highlight=False)
     status = 0
     if args.suite in ("calendars", "all"):
         status = max(status, run_calendars(args, console))
