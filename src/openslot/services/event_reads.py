@@ -15,12 +15,10 @@ from openslot.services.context import Bearer, Caller, ServiceContext
 from openslot.services.errors import Forbidden, NotFound, ValidationFailed
 from openslot.services.validation import Lenient, TzId, validate
 from openslot.store.events import (
-    FREE_BUSY_COLUMNS,
     EventWindow,
     Managed,
     page_of_events,
 )
-from openslot.store.models import Event
 
 T = TypeVar("T")
 
@@ -234,10 +232,6 @@ def _require_scope(caller: Caller, kind: str, window: EventWindow) -> None:
         raise Forbidden(f"this request needs the {needed} scope")
 
 
-def _columns(kind: str) -> tuple[Any, ...]:
-    return FREE_BUSY_COLUMNS if kind == "free_busy" else tuple(Event.__table__.c)
-
-
 def _first_page(
     ctx: ServiceContext, bearer: Bearer, kind: str, params: dict[str, Any], convert: Any
 ) -> Page[Any]:
@@ -251,7 +245,9 @@ def _first_page(
             "localized": query.localized_times,
             "geo": query.include_geo,
         }
-        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, columns=_columns(kind), counted=True)
+        rows = page_of_events(
+            session, window, paging.PAGE_SIZE + 1, free_busy_columns=kind == "free_busy", counted=True
+        )
         total = paging.total_pages(rows[0].matching) if rows else 1
         return _page(ctx, caller, kind, state, rows, 1, total, convert)
 
@@ -266,7 +262,8 @@ def _next_page(ctx: ServiceContext, bearer: Bearer, kind: str, token: str, conve
             raise NotFound("no such page") from exc
         _require_scope(caller, kind, window)
         after = (datetime.fromisoformat(state.cursor[0]), state.cursor[1])
-        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, after, _columns(kind))
+        free_busy_columns = kind == "free_busy"
+        rows = page_of_events(session, window, paging.PAGE_SIZE + 1, after, free_busy_columns)
         return _page(
             ctx, caller, kind, state.query, rows, state.page + 1, max(state.total, state.page + 1), convert
         )

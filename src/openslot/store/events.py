@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Dialect, Row, and_, bindparam, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
@@ -44,47 +58,68 @@ class EventWindow:
     max_span: int = 0
 
 
-def _overlaps(window: EventWindow, start: Any, end: Any, all_day: Any) -> ColumnElement[bool]:
+# The window read is one of a few dozen statement shapes (which filters a request asks for), each
+# built once with its values as parameters: building a statement and its cache key per request
+# cost more CPU than running it. The parameters are named after ``_window_values``'s keys.
+
+
+def _overlaps(start: Any, end: Any, all_day: Any) -> ColumnElement[bool]:
     return or_(
-        and_(all_day.is_(False), start < window.instant_to, end >= window.instant_from),
-        and_(all_day.is_(True), start < window.date_to, end > window.date_from),
+        and_(all_day.is_(False), start < bindparam("instant_to"), end >= bindparam("instant_from")),
+        and_(all_day.is_(True), start < bindparam("date_to"), end > bindparam("date_from")),
     )
 
 
-def _in_window(window: EventWindow, max_span: int) -> ColumnElement[bool]:
-    earliest = min(window.instant_from, window.date_from) - timedelta(seconds=max_span)
-    current = and_(Event.start_at >= earliest, _overlaps(window, Event.start_at, Event.end_at, Event.all_day))
-    if not window.include_moved:
+def _in_window(include_moved: bool) -> ColumnElement[bool]:
+    current = and_(
+        Event.start_at >= bindparam("earliest_start"), _overlaps(Event.start_at, Event.end_at, Event.all_day)
+    )
+    if not include_moved:
         return current
     moved_here = select(EventMove.event_uid).where(
-        _overlaps(window, EventMove.start_at, EventMove.end_at, EventMove.all_day)
+        _overlaps(EventMove.start_at, EventMove.end_at, EventMove.all_day)
     )
     return or_(current, Event.uid.in_(moved_here))
 
 
-def _conditions(window: EventWindow) -> list[ColumnElement[bool]]:
-    mine = Event.application_id == window.application_id
-    not_mine = or_(Event.application_id.is_(None), Event.application_id != window.application_id)
-    in_window = _in_window(window, window.max_span)
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the text of a window read; everything else is a parameter."""
+
+    managed: Managed
+    managed_unbounded: bool
+    include_deleted: bool
+    include_moved: bool
+    modified_since: bool
+    busy_only: bool
+    after: bool
+    free_busy_columns: bool
+    counted: bool
+
+
+def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
+    mine = Event.application_id == bindparam("application_id")
+    not_mine = or_(Event.application_id.is_(None), Event.application_id != bindparam("application_id"))
+    in_window = _in_window(shape.include_moved)
     conditions: list[ColumnElement[bool]] = [
-        Event.account_id == window.account_id,
-        Event.calendar_id.in_(window.calendar_ids),
+        Event.account_id == bindparam("account_id"),
+        Event.calendar_id.in_(bindparam("calendar_ids", expanding=True)),
     ]
-    if window.managed == "only":
+    if shape.managed == "only":
         conditions.append(mine)
-        if not window.managed_unbounded:
+        if not shape.managed_unbounded:
             conditions.append(in_window)
-    elif window.managed == "include" and window.managed_unbounded:
+    elif shape.managed == "include" and shape.managed_unbounded:
         conditions.append(or_(mine, and_(not_mine, in_window)))
     else:
         conditions.append(in_window)
-        if window.managed == "exclude":
+        if shape.managed == "exclude":
             conditions.append(not_mine)
-    if not window.include_deleted:
+    if not shape.include_deleted:
         conditions.append(Event.deleted.is_(False))
-    if window.last_modified is not None:
-        conditions.append(Event.updated_at >= window.last_modified)
-    if window.busy_only:
+    if shape.modified_since:
+        conditions.append(Event.updated_at >= bindparam("last_modified"))
+    if shape.busy_only:
         conditions.append(Event.transparency != "transparent")
         conditions.append(Event.status != "cancelled")
     return conditions
@@ -103,26 +138,68 @@ FREE_BUSY_COLUMNS = (
 )
 
 
+@functools.cache
+def _page_statement(shape: _Shape) -> Select[Any]:
+    columns = FREE_BUSY_COLUMNS if shape.free_busy_columns else tuple(Event.__table__.c)
+    selected = [*columns, func.count().over().label("matching")] if shape.counted else columns
+    query = select(*selected).where(*_conditions(shape))
+    if shape.after:
+        after_start = bindparam("after_start", type_=UTCDateTime)
+        query = query.where(
+            or_(
+                Event.start_at > after_start,
+                and_(Event.start_at == after_start, Event.uid > bindparam("after_uid")),
+            )
+        )
+    return query.order_by(Event.start_at, Event.uid).limit(bindparam("limit", type_=Integer))
+
+
+def _window_values(window: EventWindow, limit: int, after: tuple[datetime, str] | None) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "account_id": window.account_id,
+        "calendar_ids": list(window.calendar_ids),
+        "application_id": window.application_id,
+        "instant_from": window.instant_from,
+        "instant_to": window.instant_to,
+        "date_from": window.date_from,
+        "date_to": window.date_to,
+        # an event overlapping the window starts at most the calendars' longest event before it
+        "earliest_start": min(window.instant_from, window.date_from) - timedelta(seconds=window.max_span),
+        "last_modified": window.last_modified,
+        "limit": limit,
+    }
+    if after is not None:
+        values["after_start"], values["after_uid"] = after
+    return values
+
+
 def page_of_events(
     session: Session,
     window: EventWindow,
     limit: int,
     after: tuple[datetime, str] | None = None,
-    columns: Sequence[Any] = tuple(Event.__table__.c),
+    free_busy_columns: bool = False,
     counted: bool = False,
 ) -> list[Any]:
-    """Rows (with the named columns) in start order, after the keyset cursor ``after``.
+    """Rows (every column of the event, or ``FREE_BUSY_COLUMNS``) in start order, after the keyset
+    cursor ``after``.
 
     ``counted`` adds ``matching``, the number of rows in the whole window, to every row: the first
     page learns how many pages there are in the same round trip.
     """
-    selected = [*columns, func.count().over().label("matching")] if counted else columns
-    query = select(*selected).where(*_conditions(window))
-    if after is not None:
-        start, uid = after
-        query = query.where(or_(Event.start_at > start, and_(Event.start_at == start, Event.uid > uid)))
-    query = query.order_by(Event.start_at, Event.uid).limit(limit)
-    return list(session.connection().execute(query).all())
+    shape = _Shape(
+        managed=window.managed,
+        managed_unbounded=window.managed_unbounded,
+        include_deleted=window.include_deleted,
+        include_moved=window.include_moved,
+        modified_since=window.last_modified is not None,
+        busy_only=window.busy_only,
+        after=after is not None,
+        free_busy_columns=free_busy_columns,
+        counted=counted,
+    )
+    statement = _page_statement(shape)
+    return list(session.connection().execute(statement, _window_values(window, limit, after)).all())
 
 
 def managed_event(session: Session, calendar_id: str, application_id: str, event_id: str) -> Event | None:
