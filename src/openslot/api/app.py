@@ -8,7 +8,7 @@ import gc
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 from fastapi import FastAPI
@@ -29,7 +29,7 @@ from openslot.api.routes import (
     oauth,
     permissions,
 )
-from openslot.api.routes.events import EventRoutes
+from openslot.api.routes.events import EventRoutes, openapi_paths
 from openslot.integrations.callbacks import CallbackGuard
 from openslot.integrations.clock import Clock, SystemClock
 from openslot.services.context import ServiceContext
@@ -64,6 +64,22 @@ def _settle_garbage_collector() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def _include_event_routes_in_openapi(app: FastAPI) -> None:
+    """``app.openapi`` gives FastAPI's schema with the event endpoints' entries, which it cannot generate:
+    its routing never sees those requests (``EventRoutes``)."""
+
+    def openapi() -> dict[str, Any]:
+        # Generated once and kept, as FastAPI does.
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            # A path in both would be answered by EventRoutes, so its entry is the one to show.
+            schema["paths"] = schema.get("paths", {}) | openapi_paths()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class Background(Protocol):
@@ -140,6 +156,7 @@ def create_app(
         return JSONResponse({"status": "ok", "version": __version__})
 
     app.add_middleware(EventRoutes)
+    _include_event_routes_in_openapi(app)
     app.add_middleware(LimitBody, max_bytes=settings.max_body_bytes)
     app.add_middleware(StripTrailingSlash)
     return app

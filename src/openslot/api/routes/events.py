@@ -6,14 +6,18 @@ would cost more CPU than the requests' own work. A request is matched against a 
 parameters and bearer value are read by the same functions the FastAPI routes use, its use case runs
 as theirs do (``run_use_case_of``), and its errors take the API's format through the same functions
 as the app's exception handlers. Every other request goes on to the FastAPI app.
+
+The table's path templates are FastAPI's, so the same table gives the app's OpenAPI schema its
+entries for these endpoints (``openapi_paths``).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -52,6 +56,7 @@ class Call:
 
 
 async def upsert_event(call: Call) -> Response:
+    """Create or update the application's event of an ``event_id`` in a calendar (reference §4.1)."""
     credentials = call.bearer(scopes.CREATE_EVENT)
     (calendar_id,) = call.path_args
     await run_use_case_of(call.state, events.upsert_event, credentials, calendar_id, call.params())
@@ -59,6 +64,7 @@ async def upsert_event(call: Call) -> Response:
 
 
 async def delete_event(call: Call) -> Response:
+    """Delete the application's event of an ``event_id`` from a calendar (reference §4.3)."""
     credentials = call.bearer(scopes.DELETE_EVENT)
     (calendar_id,) = call.path_args
     await run_use_case_of(call.state, events.delete_event, credentials, calendar_id, call.params())
@@ -66,6 +72,7 @@ async def delete_event(call: Call) -> Response:
 
 
 async def bulk_delete(call: Call) -> Response:
+    """Delete the application's events everywhere or in some calendars (reference §4.4)."""
     credentials = call.bearer(scopes.DELETE_EVENT)
     await run_use_case_of(call.state, events.bulk_delete, credentials, call.params())
     return Response(status_code=ACCEPTED)
@@ -82,36 +89,63 @@ async def _page(
 
 
 async def read_events(call: Call) -> Response:
+    """The first page of the events in a window (reference §4.2)."""
     return await _page(call, call.bearer(), event_reads.read_events, call.params(), "/v1/events")
 
 
 async def read_events_page(call: Call) -> Response:
+    """A next page of events, by the token of the previous page's ``next_page`` (reference §4.2)."""
     return await _page(call, call.bearer(), event_reads.read_events_page, call.path_args[0], "/v1/events")
 
 
 async def free_busy(call: Call) -> Response:
+    """The first page of the busy blocks in a window (reference §4.8)."""
     return await _page(call, call.bearer(), event_reads.free_busy, call.params(), "/v1/free_busy")
 
 
 async def free_busy_page(call: Call) -> Response:
+    """A next page of busy blocks, by the token of the previous page's ``next_page`` (reference §4.8)."""
     return await _page(call, call.bearer(), event_reads.free_busy_page, call.path_args[0], "/v1/free_busy")
 
 
 Handler = Callable[[Call], Awaitable[Response]]
 
-# Path patterns (a path parameter is one segment, as in FastAPI) and their handlers by method; a GET
-# handler also answers HEAD.
-ROUTES: tuple[tuple[re.Pattern[str], dict[str, Handler]], ...] = (
-    (re.compile(r"/v1/calendars/([^/]+)/events"), {"POST": upsert_event, "DELETE": delete_event}),
-    (re.compile(r"/v1/events"), {"GET": read_events, "DELETE": bulk_delete}),
-    (re.compile(r"/v1/free_busy"), {"GET": free_busy}),
-    (re.compile(r"/v1/events/pages/([^/]+)"), {"GET": read_events_page}),
-    (re.compile(r"/v1/free_busy/pages/([^/]+)"), {"GET": free_busy_page}),
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def path_parameters(template: str) -> list[str]:
+    return PATH_PARAMETER.findall(template)
+
+
+def compiled(template: str) -> re.Pattern[str]:
+    """The pattern of a path template in FastAPI's syntax; as in FastAPI, a parameter is one segment."""
+    # re.split with a group alternates literal text and parameter names.
+    parts = PATH_PARAMETER.split(template)
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else "([^/]+)" for i, part in enumerate(parts)))
+
+
+class Route(NamedTuple):
+    template: str
+    pattern: re.Pattern[str]
+    handlers: dict[str, Handler]  # by method; the GET handler also answers HEAD
+
+
+def route(template: str, handlers: dict[str, Handler]) -> Route:
+    return Route(template, compiled(template), handlers)
+
+
+# The one source of the event endpoints: the middleware matches these, the OpenAPI schema lists them.
+ROUTES: tuple[Route, ...] = (
+    route("/v1/calendars/{calendar_id}/events", {"POST": upsert_event, "DELETE": delete_event}),
+    route("/v1/events", {"GET": read_events, "DELETE": bulk_delete}),
+    route("/v1/free_busy", {"GET": free_busy}),
+    route("/v1/events/pages/{token}", {"GET": read_events_page}),
+    route("/v1/free_busy/pages/{token}", {"GET": free_busy_page}),
 )
 
 
 def _route(path: str) -> tuple[re.Match[str], dict[str, Handler]] | None:
-    for pattern, handlers in ROUTES:
+    for _template, pattern, handlers in ROUTES:
         match = pattern.fullmatch(path)
         if match is not None:
             return match, handlers
@@ -169,3 +203,52 @@ class EventRoutes:
                 method, scope["path"], exc
             )
         await response(scope, receive, send)
+
+
+# The OpenAPI schema's entries for these endpoints, in the form FastAPI gives its own routes: FastAPI
+# cannot generate them, as its routing never sees these requests.
+
+OPENAPI_TAG = "events"
+SUCCESSFUL = "Successful Response"
+
+
+def _operation_id(handler: Handler, template: str, method: str) -> str:
+    # FastAPI's generate_unique_id, so that clients generated from the schema name these as the others.
+    return re.sub(r"\W", "_", f"{handler.__name__}{template}") + f"_{method.lower()}"
+
+
+def _path_parameter(name: str) -> dict[str, Any]:
+    schema = {"type": "string", "title": name.replace("_", " ").title()}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _responses(method: str) -> dict[str, Any]:
+    # The reads answer JSON; every write answers 202 with an empty body.
+    if method == "GET":
+        return {"200": {"description": SUCCESSFUL, "content": {JSONResponse.media_type: {"schema": {}}}}}
+    return {str(ACCEPTED): {"description": SUCCESSFUL}}
+
+
+def _operation(template: str, method: str, handler: Handler) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "tags": [OPENAPI_TAG],
+        "summary": handler.__name__.replace("_", " ").title(),
+    }
+    description = inspect.getdoc(handler)
+    if description:
+        operation["description"] = description
+    operation["operationId"] = _operation_id(handler, template, method)
+    parameters = path_parameters(template)
+    if parameters:
+        operation["parameters"] = [_path_parameter(name) for name in parameters]
+    operation["responses"] = _responses(method)
+    return operation
+
+
+def _path_item(template: str, handlers: dict[str, Handler]) -> dict[str, Any]:
+    return {method.lower(): _operation(template, method, handler) for method, handler in handlers.items()}
+
+
+def openapi_paths() -> dict[str, dict[str, Any]]:
+    """The OpenAPI path items of every template and method of ``ROUTES``."""
+    return {template: _path_item(template, handlers) for template, _pattern, handlers in ROUTES}
