@@ -58,9 +58,9 @@ class EventWindow:
     max_span: int = 0
 
 
-# The window read is one of a few dozen statement shapes (which filters a request asks for), each
-# built once with its values as parameters: building a statement and its cache key per request
-# cost more CPU than running it. The parameters are named after ``_window_values``'s keys.
+# The window read is one of a few hundred statement shapes at most (which filters a request asks
+# for), each built once with its values as parameters: building a statement and its cache key per
+# request cost more CPU than running it. The parameters are named after ``_window_values``'s keys.
 
 
 def _overlaps(start: Any, end: Any, all_day: Any) -> ColumnElement[bool]:
