@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from openslot.services.events import EVENT_COLUMNS, INSERT_NEW_EVENT_STATEMENT
+from openslot.store.event_writes import EVENT_COLUMNS, INSERT_NEW_EVENT_STATEMENT
 from openslot.store.models import Event
 from openslot.store.statements import Statement
 from tests.conftest import Api

@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Integer, Row, Text, and_, bindparam, delete, exists, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.orm import Session
 
 from openslot.services import authorization, scopes
@@ -17,11 +16,19 @@ from openslot.services.credentials import token_hash
 from openslot.services.errors import NotFound, ValidationFailed
 from openslot.services.event_input import MAX_EVENT_ID, EventInput, parse_event
 from openslot.services.validation import Lenient, validate
-from openslot.store import repos
+from openslot.store.event_writes import (
+    CHECKED_NEW_EVENT,
+    EXISTING_EVENT,
+    INSERT_MOVE,
+    INSERT_NEW_EVENT,
+    INSERT_NEW_EVENT_STATEMENT,
+    UPDATE_EVENT,
+    WRITABLE_CALENDAR,
+)
 from openslot.store.events import managed_event
-from openslot.store.models import Calendar, Event, EventMove
-from openslot.store.statements import Statement, Statements
-from openslot.store.types import UTCDateTime, hex_id
+from openslot.store.models import Calendar, Event
+from openslot.store.statements import Statements
+from openslot.store.types import hex_id
 
 
 class DeleteBody(Lenient):
@@ -31,82 +38,6 @@ class DeleteBody(Lenient):
 class BulkDeleteBody(Lenient):
     delete_all: bool | None = None
     calendar_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
-
-
-# Constant statements: built and compiled once; the values travel as parameters.
-# A new event is one round trip: the insert does nothing when the application's event_id exists.
-INSERT_NEW_EVENT = {
-    name: dialect.insert(Event)
-    .on_conflict_do_nothing(index_elements=["calendar_id", "application_id", "event_id"])
-    .returning(Event.uid)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
-EVENT_COLUMNS = [column.key for column in Event.__table__.columns]
-INSERT_NEW_EVENT_STATEMENT = Statement(INSERT_NEW_EVENT, columns=EVENT_COLUMNS)
-
-
-def _checked_new_event() -> Statement:
-    """PostgreSQL: the token and calendar check of ``repos.ACCESS_TOKEN_GRANT_AND_CALENDAR`` and the
-    insert of a new event, in one statement: the insert happens only when every check of
-    ``upsert_event`` would pass, and the row tells the checks what they need (with ``inserted``).
-
-    The conditions repeat, in SQL, what ``authorization.caller_and_calendar_of``, ``_writable`` and
-    the single-write case of ``upsert_event`` check in Python; they may be stricter (a row that does
-    not pass here is checked and written the usual way), never looser. ``tests/api/
-    test_events_write.py`` refuses a write in every way and checks that nothing was stored.
-    """
-    found = repos.ACCESS_TOKEN_GRANT_AND_CALENDAR.statement.cte("found")  # type: ignore[attr-defined]
-    from_found = {
-        "account_id": found.c.account_id,
-        "calendar_id": found.c.id,
-        "application_id": found.c.application_id,
-    }
-    values = [
-        from_found.get(name, bindparam(name, type_=Event.__table__.c[name].type)) for name in EVENT_COLUMNS
-    ]
-    insertable = and_(
-        found.c.kind == "access",
-        found.c.revoked_at.is_(None),
-        found.c.expires_at > bindparam("now", type_=UTCDateTime()),
-        func.string_to_array(found.c.scope, " ").op("&&")(
-            bindparam("granting", type_=postgresql.ARRAY(Text))
-        ),
-        found.c.id.is_not(None),
-        found.c.readonly.is_(False),
-        found.c.deleted.is_(False),
-        found.c.watched.is_(False),
-        found.c.max_event_seconds >= bindparam("span", type_=Integer()),
-    )
-    inserted = (
-        postgresql.insert(Event)
-        .from_select(EVENT_COLUMNS, select(*values).where(insertable))
-        .on_conflict_do_nothing(index_elements=["calendar_id", "application_id", "event_id"])
-        .returning(Event.uid)
-        .cte("inserted")
-    )
-    return Statement({"postgresql": select(found, exists(select(inserted.c.uid)).label("inserted"))})
-
-
-CHECKED_NEW_EVENT = _checked_new_event()
-EXISTING_EVENT = (
-    select(Event.uid, Event.start_at, Event.end_at, Event.all_day, Event.details)
-    .where(
-        Event.calendar_id == bindparam("calendar_id"),
-        Event.application_id == bindparam("application_id"),
-        Event.event_id == bindparam("event_id"),
-    )
-    .with_for_update()  # concurrent updates of one event merge their details one after the other
-)
-UPDATE_EVENT = update(Event).where(Event.uid == bindparam("match_uid"))
-INSERT_MOVE = insert(EventMove)
-WRITABLE_CALENDAR = select(
-    Calendar.id,
-    Calendar.account_id,
-    Calendar.readonly,
-    Calendar.deleted,
-    Calendar.max_event_seconds,
-    repos.watched(Calendar.account_id),  # answered in the same round trip
-).where(Calendar.id == bindparam("calendar_id"))
 
 
 def _writable(calendar: Any) -> Any:
